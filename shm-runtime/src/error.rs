@@ -1,0 +1,114 @@
+//! The one error type.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a region lives: a file, or a POSIX shared memory object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A file-backed region.
+    File(PathBuf),
+    /// A POSIX shm object, by its full name (with the leading `/`).
+    Shm(String),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "file {}", path.display()),
+            Location::Shm(name) => write!(f, "shm object {name}"),
+        }
+    }
+}
+
+/// Everything that can go wrong in this crate.
+///
+/// Each message names the file or shm object and, where it applies, what
+/// was expected and what was found.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The region does not exist and the options did not allow creating it.
+    #[error("{location}: not found{detail}")]
+    NotFound {
+        location: Location,
+        /// Extra context, empty or starting with a separator.
+        detail: String,
+    },
+
+    /// `create_new(true)` found the region already there.
+    #[error("{location}: already exists (create_new was requested)")]
+    AlreadyExists { location: Location },
+
+    /// A shm name that POSIX does not allow.
+    #[error("invalid shm name {name:?}: {reason}")]
+    InvalidName { name: String, reason: &'static str },
+
+    /// The file or object exists but is not a region of this library. It was
+    /// not modified.
+    #[error("{location}: not a shared-state region ({reason}); it was left untouched")]
+    NotSharedState { location: Location, reason: String },
+
+    /// The region was made for another struct layout.
+    #[error(
+        "{location}: layout mismatch: expected a region of `{expected}` (fingerprint {expected_fingerprint:#018x}, {expected_size} bytes, align {expected_align}), found {} (fingerprint {found_fingerprint:#018x}, {found_size} bytes, align {found_align})",
+        found_name(found)
+    )]
+    LayoutMismatch {
+        location: Location,
+        expected: &'static str,
+        expected_fingerprint: u64,
+        expected_size: u64,
+        expected_align: u64,
+        /// The type recorded in the region, when its schema names one.
+        found: Option<String>,
+        found_fingerprint: u64,
+        found_size: u64,
+        found_align: u64,
+    },
+
+    /// The file or object is shorter than its header records.
+    #[error("{location}: truncated: the region needs {expected} bytes, the object has {found}")]
+    Truncated {
+        location: Location,
+        expected: u64,
+        found: u64,
+    },
+
+    /// A bounded wait ran out.
+    #[error("{location}: timed out after {waited:?} waiting for {waiting_for}")]
+    Timeout {
+        location: Location,
+        waited: Duration,
+        waiting_for: &'static str,
+    },
+
+    /// A system call failed.
+    #[error("{location}: {operation} failed: {source}")]
+    Io {
+        location: Location,
+        operation: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    /// `from_bytes` got a slice of the wrong length.
+    #[error("cannot read a `{type_name}` from {found} bytes: expected exactly {expected}")]
+    WrongSize {
+        type_name: &'static str,
+        expected: usize,
+        found: usize,
+    },
+}
+
+fn found_name(found: &Option<String>) -> String {
+    match found {
+        Some(name) => format!("a region of `{name}`"),
+        None => "a region of another type".to_owned(),
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! Region header (being written).

@@ -1,0 +1,261 @@
+//! The layout model of a shared struct: what every field is, where it lives,
+//! and the fingerprint that identifies the layout across processes.
+//!
+//! The derive describes each struct as a `&'static TypeInfo` built in a
+//! constant, so the fingerprint is computed at compile time and the same
+//! description later feeds the region's embedded schema.
+
+/// A primitive field type: every one is valid for every bit pattern and has a
+/// lock-free atomic of the same size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Primitive {
+    U8,
+    U16,
+    U32,
+    U64,
+    Usize,
+    I8,
+    I16,
+    I32,
+    I64,
+    Isize,
+    F32,
+    F64,
+}
+
+impl Primitive {
+    /// The Rust name of the type, as the schema spells it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Primitive::U8 => "u8",
+            Primitive::U16 => "u16",
+            Primitive::U32 => "u32",
+            Primitive::U64 => "u64",
+            Primitive::Usize => "usize",
+            Primitive::I8 => "i8",
+            Primitive::I16 => "i16",
+            Primitive::I32 => "i32",
+            Primitive::I64 => "i64",
+            Primitive::Isize => "isize",
+            Primitive::F32 => "f32",
+            Primitive::F64 => "f64",
+        }
+    }
+
+    /// Size in bytes on this target.
+    pub const fn size(self) -> usize {
+        match self {
+            Primitive::U8 | Primitive::I8 => 1,
+            Primitive::U16 | Primitive::I16 => 2,
+            Primitive::U32 | Primitive::I32 | Primitive::F32 => 4,
+            Primitive::U64 | Primitive::I64 | Primitive::F64 => 8,
+            Primitive::Usize | Primitive::Isize => core::mem::size_of::<usize>(),
+        }
+    }
+}
+
+/// The shape of a field type.
+#[derive(Debug)]
+pub enum TypeInfo {
+    /// A scalar.
+    Primitive(Primitive),
+    /// `[element; len]`.
+    Array {
+        element: &'static TypeInfo,
+        len: usize,
+    },
+    /// A struct that derives `SharedState`.
+    Struct {
+        name: &'static str,
+        size: usize,
+        align: usize,
+        fields: &'static [FieldInfo],
+    },
+}
+
+/// One named field of a struct.
+#[derive(Debug)]
+pub struct FieldInfo {
+    pub name: &'static str,
+    pub offset: usize,
+    pub ty: &'static TypeInfo,
+}
+
+impl TypeInfo {
+    /// Size in bytes of a value of this type.
+    pub const fn size(&self) -> usize {
+        match self {
+            TypeInfo::Primitive(p) => p.size(),
+            TypeInfo::Array { element, len } => element.size() * *len,
+            TypeInfo::Struct { size, .. } => *size,
+        }
+    }
+
+    /// The layout fingerprint: a hash of field names, primitive types,
+    /// offsets, array lengths, sizes and alignments.
+    ///
+    /// Type names are left out on purpose: renaming a struct or moving it to
+    /// another module does not change what its bytes mean.
+    pub const fn fingerprint(&self) -> u64 {
+        self.hash_into(Fnv1a::new()).finish()
+    }
+
+    const fn hash_into(&self, h: Fnv1a) -> Fnv1a {
+        match self {
+            TypeInfo::Primitive(p) => h.byte(b'P').str(p.name()).usize(p.size()),
+            TypeInfo::Array { element, len } => element.hash_into(h.byte(b'A').usize(*len)),
+            TypeInfo::Struct {
+                size,
+                align,
+                fields,
+                ..
+            } => {
+                let mut h = h.byte(b'S').usize(*size).usize(*align).usize(fields.len());
+                let mut i = 0;
+                while i < fields.len() {
+                    let f = &fields[i];
+                    h = f.ty.hash_into(h.str(f.name).usize(f.offset));
+                    i += 1;
+                }
+                h.byte(b'E')
+            }
+        }
+    }
+}
+
+/// 64-bit FNV-1a, usable in constants. Not a cryptographic hash: it tells
+/// layouts apart, it does not defend against a forger.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fnv1a(u64);
+
+impl Fnv1a {
+    pub(crate) const fn new() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub(crate) const fn byte(self, b: u8) -> Self {
+        Fnv1a((self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+    }
+
+    pub(crate) const fn bytes(mut self, bytes: &[u8]) -> Self {
+        let mut i = 0;
+        while i < bytes.len() {
+            self = self.byte(bytes[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// A length-prefixed string, so that ("ab", "c") and ("a", "bc") differ.
+    const fn str(self, s: &str) -> Self {
+        self.usize(s.len()).bytes(s.as_bytes())
+    }
+
+    /// Always 8 bytes, whatever the target's pointer width.
+    pub(crate) const fn usize(self, n: usize) -> Self {
+        self.bytes(&(n as u64).to_le_bytes())
+    }
+
+    pub(crate) const fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const I32: TypeInfo = TypeInfo::Primitive(Primitive::I32);
+    const U32: TypeInfo = TypeInfo::Primitive(Primitive::U32);
+
+    static FOO: TypeInfo = TypeInfo::Struct {
+        name: "Foo",
+        size: 8,
+        align: 4,
+        fields: &[
+            FieldInfo {
+                name: "bar",
+                offset: 0,
+                ty: &I32,
+            },
+            FieldInfo {
+                name: "baz",
+                offset: 4,
+                ty: &I32,
+            },
+        ],
+    };
+    static FOO_RENAMED_TYPE: TypeInfo = TypeInfo::Struct {
+        name: "Other",
+        size: 8,
+        align: 4,
+        fields: &[
+            FieldInfo {
+                name: "bar",
+                offset: 0,
+                ty: &I32,
+            },
+            FieldInfo {
+                name: "baz",
+                offset: 4,
+                ty: &I32,
+            },
+        ],
+    };
+    static FOO_RENAMED_FIELD: TypeInfo = TypeInfo::Struct {
+        name: "Foo",
+        size: 8,
+        align: 4,
+        fields: &[
+            FieldInfo {
+                name: "bar",
+                offset: 0,
+                ty: &I32,
+            },
+            FieldInfo {
+                name: "qux",
+                offset: 4,
+                ty: &I32,
+            },
+        ],
+    };
+    static FOO_OTHER_TYPE: TypeInfo = TypeInfo::Struct {
+        name: "Foo",
+        size: 8,
+        align: 4,
+        fields: &[
+            FieldInfo {
+                name: "bar",
+                offset: 0,
+                ty: &I32,
+            },
+            FieldInfo {
+                name: "baz",
+                offset: 4,
+                ty: &U32,
+            },
+        ],
+    };
+
+    #[test]
+    fn fingerprint_ignores_type_names_only() {
+        assert_eq!(FOO.fingerprint(), FOO_RENAMED_TYPE.fingerprint());
+        assert_ne!(FOO.fingerprint(), FOO_RENAMED_FIELD.fingerprint());
+        assert_ne!(FOO.fingerprint(), FOO_OTHER_TYPE.fingerprint());
+    }
+
+    #[test]
+    fn array_length_changes_fingerprint() {
+        static A4: TypeInfo = TypeInfo::Array {
+            element: &I32,
+            len: 4,
+        };
+        static A5: TypeInfo = TypeInfo::Array {
+            element: &I32,
+            len: 5,
+        };
+        assert_ne!(A4.fingerprint(), A5.fingerprint());
+        assert_eq!(A4.size(), 16);
+    }
+}

@@ -1,0 +1,1 @@
+//! Examples and integration tests of shm live in `examples/` and `tests/`.

@@ -1,1 +1,458 @@
-//! Region header (being written).
+//! The region header: its on-disk format, how it is written, and how bytes
+//! read from a file or shm object are validated before anything is mapped.
+//!
+//! A region is laid out as
+//!
+//! ```text
+//! 0       header: identity and geometry (HEADER_LEN bytes, checksummed)
+//! 128     sync area: sequence counter, version/futex word, writer lock,
+//!         journal state (SYNC_LEN bytes, zero at creation)
+//! 4096    payload: the struct's bytes, aligned to a page
+//! ...     journal: room for a redo copy of the payload (whole-struct updates)
+//! ...     schema: JSON describing the struct, for tools in other languages
+//! total   rounded up to a page; the header records this exact length
+//! ```
+//!
+//! All integers are little-endian. The header (bytes `0..HEADER_LEN`) is
+//! written once, before the region is published, and covered by a checksum
+//! that leaves out only the `state` word, which moves from `INITIALISING` to
+//! `READY` when the creator publishes the region.
+
+use crate::layout::{Fnv1a, TypeInfo};
+
+/// The first eight bytes of every region.
+pub(crate) const MAGIC: [u8; 8] = *b"SHMSTATE";
+/// The format this library writes and reads.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+/// Bytes covered by the header checksum (the checksum word included).
+pub(crate) const HEADER_LEN: usize = 128;
+/// Byte offset of the `state` word.
+pub(crate) const STATE_OFFSET: usize = 16;
+/// The largest region this library will create or map.
+const MAX_REGION_LEN: u64 = 1 << 40;
+const PAGE: usize = 4096;
+
+/// The `state` word. Any other value is a corrupt header.
+pub(crate) const STATE_INITIALISING: u32 = 1;
+pub(crate) const STATE_READY: u32 = 2;
+
+/// Where everything lives in a region. Recorded in the header, so a reader
+/// takes the offsets from there rather than recomputing them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub payload_offset: u64,
+    pub payload_size: u64,
+    pub payload_align: u64,
+    pub journal_offset: u64,
+    pub journal_len: u64,
+    pub schema_offset: u64,
+    pub schema_len: u64,
+    pub total_len: u64,
+}
+
+impl Geometry {
+    /// The geometry a new region for a payload of `size` bytes aligned to
+    /// `align`, with a schema of `schema_len` bytes, gets.
+    pub(crate) fn for_payload(size: usize, align: usize, schema_len: usize) -> Geometry {
+        let payload_offset = round_up(PAGE, align.max(64));
+        let journal_offset = round_up(payload_offset + size, 64);
+        let journal_len = journal_len(size);
+        let schema_offset = journal_offset + journal_len;
+        let total_len = round_up(schema_offset + schema_len, PAGE);
+        Geometry {
+            payload_offset: payload_offset as u64,
+            payload_size: size as u64,
+            payload_align: align as u64,
+            journal_offset: journal_offset as u64,
+            journal_len: journal_len as u64,
+            schema_offset: schema_offset as u64,
+            schema_len: schema_len as u64,
+            total_len: total_len as u64,
+        }
+    }
+}
+
+/// Room for a whole-struct redo record: a state line, a copy of the new
+/// payload, and one bit per payload byte marking what changed.
+fn journal_len(size: usize) -> usize {
+    64 + round_up(size, 64) + round_up(size.div_ceil(8), 64)
+}
+
+fn round_up(n: usize, to: usize) -> usize {
+    n.div_ceil(to) * to
+}
+
+/// A decoded, self-consistent header of a published region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub fingerprint: u64,
+    pub geometry: Geometry,
+}
+
+/// What the first bytes of an object say it is.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Decoded {
+    /// A published region with a valid header.
+    Ready(Header),
+    /// Empty, or a region whose creator has not published it (still working,
+    /// or killed half-way): the init lock decides which.
+    Uninitialised,
+    /// Not a region of this library (or one damaged beyond use).
+    Foreign(String),
+    /// Our magic, but fewer bytes than a header.
+    ShortHeader { found: u64 },
+}
+
+impl Header {
+    /// The header bytes of a new region, in the `INITIALISING` state.
+    pub(crate) fn encode(&self) -> [u8; HEADER_LEN] {
+        let g = &self.geometry;
+        let mut b = [0u8; HEADER_LEN];
+        b[0..8].copy_from_slice(&MAGIC);
+        put_u32(&mut b, 8, FORMAT_VERSION);
+        put_u32(&mut b, 12, HEADER_LEN as u32);
+        put_u32(&mut b, STATE_OFFSET, STATE_INITIALISING);
+        // 20..24: flags, none defined.
+        put_u64(&mut b, 24, self.fingerprint);
+        put_u64(&mut b, 32, g.payload_offset);
+        put_u64(&mut b, 40, g.payload_size);
+        put_u64(&mut b, 48, g.payload_align);
+        put_u64(&mut b, 56, g.journal_offset);
+        put_u64(&mut b, 64, g.journal_len);
+        put_u64(&mut b, 72, g.schema_offset);
+        put_u64(&mut b, 80, g.schema_len);
+        put_u64(&mut b, 88, g.total_len);
+        // 96..120: reserved, zero.
+        let sum = checksum(&b);
+        put_u64(&mut b, CHECKSUM_OFFSET, sum);
+        b
+    }
+
+    /// Reads the first bytes of an object of `object_len` bytes. `bytes`
+    /// holds `min(object_len, HEADER_LEN)` of them. Never panics, whatever
+    /// the bytes.
+    pub(crate) fn decode(bytes: &[u8], object_len: u64) -> Decoded {
+        if object_len == 0 {
+            return Decoded::Uninitialised;
+        }
+        if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+            return Decoded::Foreign(format!(
+                "its first bytes are not the region magic {:?}",
+                core::str::from_utf8(&MAGIC).unwrap_or_default()
+            ));
+        }
+        let Some(b) = bytes.first_chunk::<HEADER_LEN>() else {
+            return Decoded::ShortHeader { found: object_len };
+        };
+        let format = get_u32(b, 8);
+        if format != FORMAT_VERSION {
+            return Decoded::Foreign(format!(
+                "format version {format}, this library reads version {FORMAT_VERSION}"
+            ));
+        }
+        match get_u32(b, STATE_OFFSET) {
+            STATE_INITIALISING => return Decoded::Uninitialised,
+            STATE_READY => {}
+            other => {
+                return Decoded::Foreign(format!("header state word is {other}, not a known state"))
+            }
+        }
+        let stored = get_u64(b, CHECKSUM_OFFSET);
+        let computed = checksum(b);
+        if stored != computed {
+            return Decoded::Foreign(format!(
+                "header checksum {stored:#018x} does not match its contents ({computed:#018x}): the header is damaged"
+            ));
+        }
+        if get_u32(b, 12) as usize != HEADER_LEN {
+            return Decoded::Foreign(format!(
+                "header length {} is not {HEADER_LEN}",
+                get_u32(b, 12)
+            ));
+        }
+        let geometry = Geometry {
+            payload_offset: get_u64(b, 32),
+            payload_size: get_u64(b, 40),
+            payload_align: get_u64(b, 48),
+            journal_offset: get_u64(b, 56),
+            journal_len: get_u64(b, 64),
+            schema_offset: get_u64(b, 72),
+            schema_len: get_u64(b, 80),
+            total_len: get_u64(b, 88),
+        };
+        if let Err(reason) = geometry.check() {
+            return Decoded::Foreign(format!("inconsistent header: {reason}"));
+        }
+        Decoded::Ready(Header {
+            fingerprint: get_u64(b, 24),
+            geometry,
+        })
+    }
+}
+
+impl Geometry {
+    /// The sections lie in order, without overlap, inside `total_len`, and
+    /// the payload is aligned for its type. Checked arithmetic throughout:
+    /// the values come from untrusted bytes.
+    fn check(&self) -> Result<(), String> {
+        let g = self;
+        if g.total_len > MAX_REGION_LEN {
+            return Err(format!(
+                "total length {} exceeds {MAX_REGION_LEN}",
+                g.total_len
+            ));
+        }
+        if !g.payload_align.is_power_of_two() || g.payload_align > PAGE as u64 {
+            return Err(format!(
+                "payload alignment {} is not a power of two up to {PAGE}",
+                g.payload_align
+            ));
+        }
+        if g.payload_offset < PAGE as u64 || g.payload_offset % g.payload_align != 0 {
+            return Err(format!(
+                "payload offset {} is not aligned to {} past the header page",
+                g.payload_offset, g.payload_align
+            ));
+        }
+        if g.payload_size == 0 {
+            return Err("payload size is 0".to_owned());
+        }
+        let sections = [
+            ("payload", g.payload_offset, g.payload_size),
+            ("journal", g.journal_offset, g.journal_len),
+            ("schema", g.schema_offset, g.schema_len),
+        ];
+        let mut end_of_previous = PAGE as u64;
+        for (name, offset, len) in sections {
+            let end = offset
+                .checked_add(len)
+                .ok_or_else(|| format!("{name} section overflows"))?;
+            if offset < end_of_previous || end > g.total_len {
+                return Err(format!(
+                    "{name} section {offset}..{end} is out of order or outside the region's {} bytes",
+                    g.total_len
+                ));
+            }
+            end_of_previous = end;
+        }
+        if g.journal_len < journal_len_u64(g.payload_size) {
+            return Err(format!(
+                "journal of {} bytes is too small for the payload",
+                g.journal_len
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn journal_len_u64(size: u64) -> u64 {
+    usize::try_from(size).map_or(u64::MAX, |s| journal_len(s) as u64)
+}
+
+const CHECKSUM_OFFSET: usize = 120;
+
+/// FNV-1a over the header with the state word and the checksum word taken
+/// as zero.
+fn checksum(header: &[u8; HEADER_LEN]) -> u64 {
+    let mut copy = *header;
+    copy[STATE_OFFSET..STATE_OFFSET + 4].fill(0);
+    copy[CHECKSUM_OFFSET..].fill(0);
+    Fnv1a::new().bytes(&copy).finish()
+}
+
+fn put_u32(b: &mut [u8; HEADER_LEN], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put_u64(b: &mut [u8; HEADER_LEN], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get_u32(b: &[u8; HEADER_LEN], at: usize) -> u32 {
+    let mut w = [0; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
+fn get_u64(b: &[u8; HEADER_LEN], at: usize) -> u64 {
+    let mut w = [0; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The embedded schema: JSON that mirrors [`TypeInfo`], so a tool in another
+/// language can find every field without the Rust source. For example
+///
+/// ```text
+/// {"format":1,"type":"Foo","fingerprint":"0x…","size":8,"align":4,
+///  "fields":[{"name":"bar","offset":0,"type":"i32"},…]}
+/// ```
+///
+/// Arrays are `{"array":<element>,"len":N}`, nested structs
+/// `{"struct":"Inner","size":…,"align":…,"fields":[…]}`.
+pub(crate) fn schema_json(name: &str, fingerprint: u64, ty: &TypeInfo) -> String {
+    let mut out = format!(
+        r#"{{"format":1,"type":"{}","fingerprint":"{fingerprint:#018x}","#,
+        escape(name)
+    );
+    if let TypeInfo::Struct {
+        size,
+        align,
+        fields,
+        ..
+    } = ty
+    {
+        write_fields(&mut out, *size, *align, fields);
+    }
+    out.push('}');
+    out
+}
+
+fn write_fields(out: &mut String, size: usize, align: usize, fields: &[crate::layout::FieldInfo]) {
+    out.push_str(&format!(r#""size":{size},"align":{align},"fields":["#));
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            r#"{{"name":"{}","offset":{},"type":"#,
+            escape(f.name),
+            f.offset
+        ));
+        write_type(out, f.ty);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+fn write_type(out: &mut String, ty: &TypeInfo) {
+    match ty {
+        TypeInfo::Primitive(p) => out.push_str(&format!(r#""{}""#, p.name())),
+        TypeInfo::Array { element, len } => {
+            out.push_str(r#"{"array":"#);
+            write_type(out, element);
+            out.push_str(&format!(r#","len":{len}}}"#));
+        }
+        TypeInfo::Struct {
+            name,
+            size,
+            align,
+            fields,
+        } => {
+            out.push_str(&format!(r#"{{"struct":"{}","#, escape(name)));
+            write_fields(out, *size, *align, fields);
+            out.push('}');
+        }
+    }
+}
+
+/// Rust identifiers need no escaping, but a raw identifier keeps its `r#`
+/// and nothing here may ever emit invalid JSON.
+fn escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| match c {
+            '"' | '\\' => vec!['\\', c],
+            c if c.is_control() => format!("\\u{:04x}", c as u32).chars().collect(),
+            c => vec![c],
+        })
+        .collect()
+}
+
+/// The type name a schema records, if it looks like one: used only to name
+/// the other type in a layout-mismatch error.
+pub(crate) fn schema_type_name(schema: &[u8]) -> Option<String> {
+    let rest = schema.strip_prefix(br#"{"format":1,"type":""#)?;
+    let end = rest.iter().position(|&c| c == b'"')?;
+    let name = core::str::from_utf8(&rest[..end]).ok()?;
+    let plausible = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '#');
+    plausible.then(|| name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{FieldInfo, Primitive};
+
+    fn sample() -> Header {
+        Header {
+            fingerprint: 0x1234_5678_9abc_def0,
+            geometry: Geometry::for_payload(8, 4, 100),
+        }
+    }
+
+    fn ready(mut bytes: [u8; HEADER_LEN]) -> [u8; HEADER_LEN] {
+        put_u32(&mut bytes, STATE_OFFSET, STATE_READY);
+        bytes
+    }
+
+    #[test]
+    fn round_trip() {
+        let h = sample();
+        let len = h.geometry.total_len;
+        assert_eq!(Header::decode(&ready(h.encode()), len), Decoded::Ready(h));
+        assert_eq!(Header::decode(&h.encode(), len), Decoded::Uninitialised);
+        assert_eq!(len % PAGE as u64, 0);
+    }
+
+    #[test]
+    fn every_single_byte_change_is_refused() {
+        let good = ready(sample().encode());
+        for at in (0..HEADER_LEN).filter(|at| !(STATE_OFFSET..STATE_OFFSET + 4).contains(at)) {
+            let mut bad = good;
+            bad[at] ^= 0x40;
+            let decoded = Header::decode(&bad, 1 << 20);
+            assert!(
+                !matches!(decoded, Decoded::Ready(_)),
+                "byte {at} flipped and still accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn short_and_foreign_inputs() {
+        assert_eq!(Header::decode(b"", 0), Decoded::Uninitialised);
+        assert!(matches!(Header::decode(b"x", 1), Decoded::Foreign(_)));
+        assert!(matches!(Header::decode(b"SHMSTA", 6), Decoded::Foreign(_)));
+        assert_eq!(
+            Header::decode(b"SHMSTATE", 8),
+            Decoded::ShortHeader { found: 8 }
+        );
+    }
+
+    #[test]
+    fn schema_names_the_type() {
+        static I32: TypeInfo = TypeInfo::Primitive(Primitive::I32);
+        static ARR: TypeInfo = TypeInfo::Array {
+            element: &I32,
+            len: 3,
+        };
+        static FOO: TypeInfo = TypeInfo::Struct {
+            name: "Foo",
+            size: 16,
+            align: 4,
+            fields: &[
+                FieldInfo {
+                    name: "bar",
+                    offset: 0,
+                    ty: &I32,
+                },
+                FieldInfo {
+                    name: "baz",
+                    offset: 4,
+                    ty: &ARR,
+                },
+            ],
+        };
+        let json = schema_json("Foo", 7, &FOO);
+        assert_eq!(
+            json,
+            r#"{"format":1,"type":"Foo","fingerprint":"0x0000000000000007","size":16,"align":4,"fields":[{"name":"bar","offset":0,"type":"i32"},{"name":"baz","offset":4,"type":{"array":"i32","len":3}}]}"#
+        );
+        assert_eq!(schema_type_name(json.as_bytes()).as_deref(), Some("Foo"));
+        assert_eq!(schema_type_name(b"garbage"), None);
+    }
+}

@@ -42,6 +42,7 @@
 
 mod cell;
 mod error;
+mod fault;
 mod header;
 mod layout;
 mod os;

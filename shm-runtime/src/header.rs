@@ -456,3 +456,45 @@ mod tests {
         assert_eq!(schema_type_name(b"garbage"), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes decode to something without panicking, and random
+        /// bytes are never taken for a published region.
+        #[test]
+        fn arbitrary_bytes_never_validate(bytes in prop::collection::vec(any::<u8>(), 0..300), len in any::<u64>()) {
+            let shown = &bytes[..bytes.len().min(HEADER_LEN)];
+            prop_assert!(!matches!(Header::decode(shown, len), Decoded::Ready(_)));
+        }
+
+        /// With our magic, version and state in place, the checksum still
+        /// stands between random bytes and acceptance.
+        #[test]
+        fn forged_prefix_still_needs_the_checksum(rest in prop::collection::vec(any::<u8>(), HEADER_LEN - 20)) {
+            let mut bytes = [0u8; HEADER_LEN];
+            bytes[..8].copy_from_slice(&MAGIC);
+            put_u32(&mut bytes, 8, FORMAT_VERSION);
+            put_u32(&mut bytes, 12, HEADER_LEN as u32);
+            put_u32(&mut bytes, STATE_OFFSET, STATE_READY);
+            bytes[20..].copy_from_slice(&rest);
+            prop_assert!(!matches!(Header::decode(&bytes, u64::MAX), Decoded::Ready(_)));
+        }
+
+        /// A decoded geometry always lies inside the recorded length.
+        #[test]
+        fn accepted_geometry_is_in_bounds(size in 1usize..100_000, align_log in 0u32..13, schema in 0usize..10_000) {
+            let align = 1usize << align_log;
+            let g = Geometry::for_payload(size, align, schema);
+            let encoded = Header { fingerprint: 1, geometry: g }.encode();
+            let mut published = encoded;
+            put_u32(&mut published, STATE_OFFSET, STATE_READY);
+            prop_assert_eq!(Header::decode(&published, g.total_len), Decoded::Ready(Header { fingerprint: 1, geometry: g }));
+            prop_assert!(g.schema_offset + g.schema_len <= g.total_len);
+            prop_assert_eq!(g.payload_offset % align as u64, 0);
+        }
+    }
+}

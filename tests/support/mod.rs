@@ -1,0 +1,178 @@
+//! Helpers for the multi-process tests: unique region names, the helper
+//! process, and waits that fail with a message instead of hanging.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub use shm::Target;
+
+/// Upper bound for anything a test waits on; far above what any step needs.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A fresh region name, unique to this process and call, cleaned up on drop.
+pub struct Scratch {
+    pub target: Target,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Scratch {
+    pub fn file() -> Scratch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = Target::File(dir.path().join("region"));
+        Scratch {
+            target,
+            _dir: Some(dir),
+        }
+    }
+
+    pub fn shm() -> Scratch {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "/shm-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        Scratch {
+            target: Target::Shm(name),
+            _dir: None,
+        }
+    }
+
+    /// Both kinds, for tests that run the same scenario over each.
+    pub fn both() -> [Scratch; 2] {
+        [Scratch::file(), Scratch::shm()]
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Target::Shm(name) = &self.target {
+            let _ = shm_runtime::remove_shm(name);
+        }
+    }
+}
+
+/// A running helper process (`shm-test-child`), killed if dropped alive.
+pub struct Helper {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    what: String,
+}
+
+impl Helper {
+    /// Starts `shm-test-child <role> <target> <extra...>` with `env` added.
+    pub fn start(role: &str, target: &Target, extra: &[&str], env: &[(&str, &str)]) -> Helper {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shm-test-child"));
+        command
+            .arg(role)
+            .args(target.args())
+            .args(extra)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let what = format!(
+            "shm-test-child {role} {:?} {extra:?} {env:?}",
+            target.args()
+        );
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what}: spawn: {e}"));
+        // Both pipes feed one channel, so a test can wait for a line from
+        // either (the pause points report on stderr).
+        let (tx, lines) = mpsc::channel();
+        for pipe in [
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Helper { child, lines, what }
+    }
+
+    /// The next line the helper prints, within [`PATIENCE`].
+    pub fn line(&mut self) -> String {
+        match self.lines.recv_timeout(PATIENCE) {
+            Ok(line) => line,
+            Err(_) => panic!("{}: no output within {PATIENCE:?}", self.what),
+        }
+    }
+
+    /// Waits for a clean exit within [`PATIENCE`] and returns every line
+    /// printed that was not read yet.
+    pub fn finish(mut self) -> Vec<String> {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: still running after {PATIENCE:?}",
+                self.what
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        // The reader threads end at EOF, which follows the exit.
+        let mut rest = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            rest.push(line);
+        }
+        assert!(
+            status.success(),
+            "{}: {status}; output: {rest:?}",
+            self.what
+        );
+        rest
+    }
+
+    /// SIGKILL, and reap.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a helper to completion and returns its output lines.
+pub fn run(role: &str, target: &Target, extra: &[&str]) -> Vec<String> {
+    Helper::start(role, target, extra, &[]).finish()
+}
+
+/// The bytes and length of a file, to prove it was not modified.
+pub fn snapshot_file(path: &std::path::Path) -> (Vec<u8>, std::fs::Metadata) {
+    let bytes = std::fs::read(path).expect("read back");
+    let meta = std::fs::metadata(path).expect("metadata");
+    (bytes, meta)
+}

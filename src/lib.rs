@@ -86,3 +86,33 @@ impl Target {
         }
     }
 }
+
+/// A struct with an invariant spanning many fields: every element of
+/// `data` equals `round`. A torn read would show two different values.
+#[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C)]
+pub struct Invariant {
+    pub round: u64,
+    pub data: [u64; 31],
+}
+
+impl Invariant {
+    /// Whether the invariant holds.
+    pub fn is_consistent(&self) -> bool {
+        self.data.iter().all(|&d| d == self.round)
+    }
+
+    /// The next consistent value.
+    pub fn advance(&mut self) {
+        self.round += 1;
+        self.data = [self.round; 31];
+    }
+}
+
+/// Two counters: one bumped with `fetch_add`, the other with `update`.
+#[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C)]
+pub struct Tally {
+    pub by_field: u64,
+    pub by_update: u64,
+}

@@ -5,10 +5,10 @@
 //!
 //! ```text
 //! 0       header: identity and geometry (HEADER_LEN bytes, checksummed)
-//! 128     sync area: sequence counter, version/futex word, writer lock,
-//!         journal state (SYNC_LEN bytes, zero at creation)
+//! 128     sync area: sequence counter, journal state, version and futex
+//!         words, writer lock (`sync::SyncArea`, zero at creation)
 //! 4096    payload: the struct's bytes, aligned to a page
-//! ...     journal: room for a redo copy of the payload (whole-struct updates)
+//! ...     journal: the old and new value of the update being published
 //! ...     schema: JSON describing the struct, for tools in other languages
 //! total   rounded up to a page; the header records this exact length
 //! ```
@@ -72,10 +72,16 @@ impl Geometry {
     }
 }
 
-/// Room for a whole-struct redo record: a state line, a copy of the new
-/// payload, and one bit per payload byte marking what changed.
-fn journal_len(size: usize) -> usize {
-    64 + round_up(size, 64) + round_up(size.div_ceil(8), 64)
+/// Room for a whole-struct redo record: the old and the new value, each
+/// padded to a cache line (see `sync::seqlock`).
+pub(crate) fn journal_len(size: usize) -> usize {
+    2 * journal_copy_len(size)
+}
+
+/// The length of one of the journal's two copies; the new value's copy
+/// starts this far into the journal.
+pub(crate) fn journal_copy_len(size: usize) -> usize {
+    round_up(size, 64)
 }
 
 fn round_up(n: usize, to: usize) -> usize {

@@ -47,12 +47,15 @@ mod header;
 mod layout;
 mod os;
 mod region;
+mod shared;
+mod sync;
 mod traits;
 
 pub use cell::{Scalar, SharedCell};
 pub use error::{Error, Location, Result};
 pub use layout::{FieldInfo, Primitive, TypeInfo};
-pub use region::{remove_shm, OpenOptions, Shared};
+pub use region::{remove_shm, OpenOptions};
+pub use shared::Shared;
 pub use traits::{as_bytes, from_bytes, SharedField, SharedState};
 
 /// The derive: `#[derive(SharedState)]` on a `#[repr(C)]` struct.

@@ -207,3 +207,70 @@ pub(crate) fn lock_exclusive(
         pause = (pause * 2).min(Duration::from_millis(2));
     }
 }
+
+/// Sleeps while `word` holds `expected`, at most `timeout`. Returns when
+/// woken, when the value differs (at once), on a signal, or at the timeout;
+/// the caller re-checks its condition in every case. Not private
+/// (`FUTEX_PRIVATE_FLAG` left off): the word is in a `MAP_SHARED` mapping
+/// and the waker is another process.
+pub(crate) fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Duration) {
+    let timeout = nix::libc::timespec {
+        tv_sec: timeout.as_secs().min(i64::MAX as u64) as nix::libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as nix::libc::c_long,
+    };
+    // SAFETY: FUTEX_WAIT reads the aligned u32 at `word`, which lives for the
+    // call (a reference), and the timespec, a local. Every outcome (woken,
+    // EAGAIN, EINTR, ETIMEDOUT) is handled by the caller's re-check, so the
+    // return value carries nothing needed.
+    unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_futex,
+            word.as_ptr(),
+            nix::libc::FUTEX_WAIT,
+            expected,
+            &timeout as *const nix::libc::timespec,
+        );
+    }
+}
+
+/// Wakes up to `count` waiters of `word`, in any process.
+pub(crate) fn futex_wake(word: &std::sync::atomic::AtomicU32, count: i32) {
+    // SAFETY: FUTEX_WAKE only uses `word` as a key (its address); it never
+    // writes user memory. A failure can only mean no waiter was woken,
+    // which the waiters' timeouts tolerate.
+    unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_futex,
+            word.as_ptr(),
+            nix::libc::FUTEX_WAKE,
+            count,
+        );
+    }
+}
+
+/// Whether a process with this pid exists (a zombie counts). `kill(pid, 0)`
+/// sends nothing; EPERM means it exists but is not ours to signal.
+pub(crate) fn process_exists(pid: i32) -> bool {
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(Errno::ESRCH) => false,
+        Err(_) => true,
+    }
+}
+
+/// The start time of process `pid`, in clock ticks since boot (field 22 of
+/// `/proc/<pid>/stat`), or `None` if it cannot be read.
+pub(crate) fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces or
+    // parentheses itself: count fields from the last ')'.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+/// This boot's random id, which differs after every reboot.
+pub(crate) fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_owned())
+}

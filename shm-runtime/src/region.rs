@@ -25,10 +25,7 @@
 //! found to be ours or empty, so a foreign file is never changed.
 
 use std::fmt;
-use std::marker::PhantomData;
-use std::ops::Deref;
 use std::path::Path;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -38,6 +35,7 @@ use crate::error::{Error, Location, Result};
 use crate::fault;
 use crate::header::{self, Decoded, Geometry, Header, HEADER_LEN, STATE_OFFSET, STATE_READY};
 use crate::os::{self, OpenMode};
+use crate::shared::Shared;
 use crate::traits::{as_bytes, SharedState};
 use crate::TypeInfo;
 
@@ -240,10 +238,10 @@ struct Request {
 }
 
 /// A validated, mapped, published region.
-struct Region {
-    map: MmapRaw,
-    geometry: Geometry,
-    location: Location,
+pub(crate) struct Region {
+    pub(crate) map: MmapRaw,
+    pub(crate) geometry: Geometry,
+    pub(crate) location: Location,
 }
 
 fn open_region(location: &Location, request: &Request, spec: &TypeSpec<'_>) -> Result<Region> {
@@ -441,87 +439,6 @@ impl Region {
         // as `self`; STATE_OFFSET is a multiple of 4 inside the header. The
         // word is only ever accessed atomically, by every process.
         unsafe { &*self.map.as_mut_ptr().add(STATE_OFFSET).cast::<AtomicU32>() }
-    }
-}
-
-/// An open region holding a `T`: dereferences to `T`'s view, whose fields
-/// are atomic cells in shared memory.
-///
-/// Dropping it unmaps the region; the region itself stays (a file until it
-/// is deleted, a shm object until [`remove_shm`] or reboot).
-pub struct Shared<T: SharedState> {
-    view: NonNull<T::View>,
-    region: Region,
-    _type: PhantomData<T>,
-}
-
-// SAFETY: `Shared` owns its mapping; the view it hands out is `Sync` (only
-// atomics, per the `SharedField` contract), so it may be shared and sent
-// across threads like any `&T::View`.
-unsafe impl<T: SharedState> Send for Shared<T> {}
-// SAFETY: as above: `&Shared<T>` only gives out `&T::View`, which is `Sync`.
-unsafe impl<T: SharedState> Sync for Shared<T> {}
-
-impl<T: SharedState> Shared<T> {
-    fn new(region: Region) -> Result<Self> {
-        let g = &region.geometry;
-        // Checked by `Header::decode` for a published region and true by
-        // construction for one this call made; kept as a real check because
-        // the pointer below relies on it.
-        let fits = g.payload_size == size_of::<T>() as u64
-            && g.payload_offset % align_of::<T>() as u64 == 0
-            && g.payload_offset + g.payload_size <= region.map.len() as u64;
-        if !fits {
-            return Err(Error::NotSharedState {
-                location: region.location.clone(),
-                reason: format!(
-                    "payload at {} of {} bytes does not fit the mapping",
-                    g.payload_offset, g.payload_size
-                ),
-            });
-        }
-        // SAFETY: `payload_offset` is inside the mapping (checked above), so
-        // the pointer is in bounds and non-null.
-        let payload = unsafe { region.map.as_mut_ptr().add(g.payload_offset as usize) };
-        let view =
-            NonNull::new(payload.cast::<T::View>()).ok_or_else(|| Error::NotSharedState {
-                location: region.location.clone(),
-                reason: "mapping at address 0".to_owned(),
-            })?;
-        Ok(Shared {
-            view,
-            region,
-            _type: PhantomData,
-        })
-    }
-
-    /// Where this region lives.
-    pub fn location(&self) -> &Location {
-        &self.region.location
-    }
-}
-
-impl<T: SharedState> Deref for Shared<T> {
-    type Target = T::View;
-
-    #[inline]
-    fn deref(&self) -> &T::View {
-        // SAFETY: `view` points at `size_of::<T>()` bytes inside the mapping,
-        // aligned for `T` and so for `T::View` (same size and alignment, by
-        // the `SharedField` contract), and the mapping lives as long as
-        // `self`. `T::View` is made only of atomics and is valid for every
-        // bit pattern, so a shared reference to it is sound while other
-        // processes read and write the same bytes atomically.
-        unsafe { self.view.as_ref() }
-    }
-}
-
-impl<T: SharedState> fmt::Debug for Shared<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("type", &T::NAME)
-            .field("location", &self.region.location)
-            .finish_non_exhaustive()
     }
 }
 

@@ -6,7 +6,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use shm::{Counter, Foo, Target, SEED};
+use std::time::{Duration, Instant};
+
+use shm::{Counter, Foo, Invariant, Tally, Target, SEED};
 use shm_runtime::OpenOptions;
 
 fn main() -> ExitCode {
@@ -86,6 +88,102 @@ fn run(args: &[String]) -> Result<(), String> {
             loop {
                 std::thread::park();
             }
+        }
+        // Rewrites the whole invariant struct `n` times (0: until killed).
+        "invariant-writer" => {
+            let n = number(0)?;
+            let shared = target
+                .open(&OpenOptions::<Invariant>::new())
+                .map_err(|e| e.to_string())?;
+            say("ready");
+            let mut i = 0;
+            while n == 0 || i < n {
+                shared.update(Invariant::advance);
+                i += 1;
+            }
+        }
+        // After a writer was killed: the state is consistent and an update
+        // goes through. The dead writer's update may be rolled forward by
+        // that update's recovery, so it adds one or two rounds. Prints the
+        // round after it.
+        "invariant-check" => {
+            let shared = target
+                .open(OpenOptions::<Invariant>::new().create(false))
+                .map_err(|e| e.to_string())?;
+            let before = shared.snapshot();
+            if !before.is_consistent() {
+                return Err(format!("torn state after a crash: {before:?}"));
+            }
+            let after = shared.update(|v| {
+                v.advance();
+                *v
+            });
+            let check = shared.snapshot();
+            let steps = after.round.wrapping_sub(before.round);
+            if check != after || !(1..=2).contains(&steps) || !after.is_consistent() {
+                return Err(format!(
+                    "update after recovery: {before:?} -> {after:?}, then {check:?}"
+                ));
+            }
+            say(&after.round.to_string());
+        }
+        // `n` updates of `by_update`.
+        "tally-update" => {
+            let n = number(0)?;
+            let tally = target
+                .open(&OpenOptions::<Tally>::new())
+                .map_err(|e| e.to_string())?;
+            say("ready");
+            for _ in 0..n {
+                tally.update(|t| t.by_update += 1);
+            }
+        }
+        // `n` fetch_adds of `by_field`.
+        "tally-fetch-add" => {
+            let n = number(0)?;
+            let tally = target
+                .open(&OpenOptions::<Tally>::new())
+                .map_err(|e| e.to_string())?;
+            say("ready");
+            for _ in 0..n {
+                tally.by_field.fetch_add(1);
+            }
+        }
+        // Enters an update and never leaves it (killed inside the closure).
+        "hold-in-update" => {
+            let shared = target
+                .open(&OpenOptions::<Invariant>::new())
+                .map_err(|e| e.to_string())?;
+            shared.update(|v| {
+                v.advance();
+                v.data[0] = u64::MAX; // half-built: must never be seen
+                say("in update");
+                loop {
+                    std::thread::park();
+                }
+            });
+        }
+        // Waits for the version to move past `seen`; prints the new version
+        // and the round it sees.
+        "wait-change" => {
+            let seen = number(0)?;
+            let shared = target
+                .open(&OpenOptions::<Invariant>::new())
+                .map_err(|e| e.to_string())?;
+            say("waiting");
+            let version = shared
+                .wait_for_change(seen, Duration::from_secs(20))
+                .map_err(|e| e.to_string())?;
+            say(&format!("{version} {}", shared.snapshot().round));
+        }
+        // Measures how long an update takes to get through (after a crash).
+        "timed-update" => {
+            let shared = target
+                .open(&OpenOptions::<Invariant>::new())
+                .map_err(|e| e.to_string())?;
+            let started = Instant::now();
+            shared.update(Invariant::advance);
+            say(&format!("{}", started.elapsed().as_micros()));
         }
         other => return Err(format!("unknown role {other:?}")),
     }

@@ -1,0 +1,334 @@
+//! Whole-struct consistency across real processes: no torn snapshots, no
+//! lost updates, no clobbered fields, all-or-nothing under SIGKILL, robust
+//! lock recovery, change notification.
+
+mod support;
+
+use std::os::unix::fs::FileExt;
+use std::time::Duration;
+
+use shm::{Invariant, Tally};
+use shm_runtime::{Error, OpenOptions};
+use support::{Helper, Scratch, Target};
+
+/// Byte offset of the writer lock word in a region (see `sync::SyncArea`):
+/// the tests forge lock states a crash would leave.
+const LOCK_WORD_OFFSET: u64 = 256;
+
+#[test]
+fn snapshots_are_never_torn_and_versions_never_go_back() {
+    const MIN_SNAPSHOTS: u64 = 300_000;
+    for scratch in Scratch::both() {
+        let shared = scratch
+            .target
+            .open(&OpenOptions::<Invariant>::new())
+            .unwrap();
+        let mut writer = Helper::start("invariant-writer", &scratch.target, &["0"], &[]);
+        assert_eq!(writer.line(), "ready");
+        let (mut last_round, mut last_version, mut taken, mut rounds_seen) = (0, 0, 0u64, 0u64);
+        while taken < MIN_SNAPSHOTS {
+            let version = shared.version();
+            let snap = shared.snapshot();
+            assert!(snap.is_consistent(), "torn snapshot: {snap:?}");
+            assert!(
+                snap.round >= last_round,
+                "went back: {} after {last_round}",
+                snap.round
+            );
+            assert!(version >= last_version, "version went back");
+            rounds_seen += u64::from(snap.round != last_round);
+            (last_round, last_version) = (snap.round, version);
+            taken += 1;
+        }
+        writer.kill();
+        // The writer really was running across the snapshots.
+        assert!(
+            rounds_seen > 10,
+            "only {rounds_seen} distinct rounds in {taken} snapshots"
+        );
+    }
+}
+
+#[test]
+fn four_processes_updating_lose_nothing() {
+    const PER_PROCESS: u64 = 5_000;
+    for scratch in Scratch::both() {
+        let tally = scratch.target.open(&OpenOptions::<Tally>::new()).unwrap();
+        let version_before = tally.version();
+        let helpers: Vec<Helper> = (0..4)
+            .map(|_| {
+                Helper::start(
+                    "tally-update",
+                    &scratch.target,
+                    &[&PER_PROCESS.to_string()],
+                    &[],
+                )
+            })
+            .collect();
+        helpers.into_iter().for_each(|h| drop(h.finish()));
+        assert_eq!(tally.snapshot().by_update, 4 * PER_PROCESS);
+        assert_eq!(
+            tally.version() - version_before,
+            4 * PER_PROCESS,
+            "one version step per update"
+        );
+    }
+}
+
+#[test]
+fn updates_do_not_clobber_concurrent_field_writes() {
+    for scratch in Scratch::both() {
+        let tally = scratch.target.open(&OpenOptions::<Tally>::new()).unwrap();
+        let mut adder = Helper::start("tally-fetch-add", &scratch.target, &["300000"], &[]);
+        let mut updater = Helper::start("tally-update", &scratch.target, &["20000"], &[]);
+        assert_eq!(adder.line(), "ready");
+        assert_eq!(updater.line(), "ready");
+        adder.finish();
+        updater.finish();
+        assert_eq!(
+            tally.snapshot(),
+            Tally {
+                by_field: 300_000,
+                by_update: 20_000
+            }
+        );
+    }
+}
+
+#[test]
+fn writer_killed_at_varied_instants_leaves_a_consistent_region() {
+    const ROUNDS: u64 = 40;
+    for scratch in Scratch::both() {
+        for round in 0..ROUNDS {
+            let mut writer = Helper::start("invariant-writer", &scratch.target, &["0"], &[]);
+            assert_eq!(writer.line(), "ready");
+            std::thread::sleep(Duration::from_micros((round * 7919) % 4000));
+            writer.kill();
+            let out = support::run("invariant-check", &scratch.target, &[]);
+            assert_eq!(out.len(), 1, "{out:?}");
+        }
+    }
+}
+
+/// Killed between the journal's commit and the first store, and half-way
+/// through the stores: either way the next process sees the update whole.
+#[test]
+fn writer_killed_mid_publish_is_rolled_forward() {
+    for point in ["journal-committed", "half-applied"] {
+        for scratch in Scratch::both() {
+            let shared = scratch
+                .target
+                .open(&OpenOptions::<Invariant>::new())
+                .unwrap();
+            shared.store(Invariant {
+                round: 5,
+                data: [5; 31],
+            });
+            let mut writer = Helper::start(
+                "invariant-writer",
+                &scratch.target,
+                &["1"],
+                &[("SHM_RUNTIME_PAUSE_AT", point)],
+            );
+            assert_eq!(writer.line(), "ready");
+            assert_eq!(writer.line(), format!("shm-runtime: paused at {point}"));
+            writer.kill();
+            // A reader sees the region before (journal committed, nothing
+            // applied yet) or after (it completes a half-applied publish
+            // itself), never in between.
+            let snap = shared.snapshot();
+            assert!(
+                snap.is_consistent() && (5..=6).contains(&snap.round),
+                "{point}: {snap:?}"
+            );
+            // The next writer rolls the dead one's update forward, then
+            // applies its own.
+            assert_eq!(
+                support::run("invariant-check", &scratch.target, &[]),
+                ["7"],
+                "{point}"
+            );
+            assert_eq!(
+                shared.snapshot(),
+                Invariant {
+                    round: 7,
+                    data: [7; 31]
+                }
+            );
+        }
+    }
+}
+
+/// Killed inside the closure: nothing was published; the lock is recovered.
+#[test]
+fn lock_holder_killed_inside_the_closure_is_recovered() {
+    for scratch in Scratch::both() {
+        let shared = scratch
+            .target
+            .open(&OpenOptions::<Invariant>::new())
+            .unwrap();
+        shared.store(Invariant {
+            round: 3,
+            data: [3; 31],
+        });
+        let mut holder = Helper::start("hold-in-update", &scratch.target, &[], &[]);
+        assert_eq!(holder.line(), "in update");
+        assert_eq!(
+            shared.snapshot().round,
+            3,
+            "readers are not blocked by the lock holder"
+        );
+        holder.kill();
+        let out = support::run("timed-update", &scratch.target, &[]);
+        let micros: u64 = out[0].parse().unwrap();
+        // A hang guard, not a benchmark: recovery must not wait out a lease.
+        assert!(
+            micros < 2_000_000,
+            "update after the holder died took {micros} us"
+        );
+        assert_eq!(
+            shared.snapshot(),
+            Invariant {
+                round: 4,
+                data: [4; 31]
+            }
+        );
+    }
+}
+
+/// A region file copied while its lock was held: the copy's lock names a
+/// process that is then gone.
+#[test]
+fn region_file_copied_while_locked_opens_and_updates() {
+    let scratch = Scratch::file();
+    let shared = scratch
+        .target
+        .open(&OpenOptions::<Invariant>::new())
+        .unwrap();
+    shared.store(Invariant {
+        round: 9,
+        data: [9; 31],
+    });
+    let mut holder = Helper::start("hold-in-update", &scratch.target, &[], &[]);
+    assert_eq!(holder.line(), "in update");
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy = Target::File(copy_dir.path().join("copy"));
+    std::fs::copy(scratch.target.backing_path(), copy.backing_path()).unwrap();
+    holder.kill();
+    // The holder never committed: both see round 9, then their own update.
+    assert_eq!(support::run("invariant-check", &copy, &[]), ["10"]);
+    assert_eq!(
+        support::run("invariant-check", &scratch.target, &[]),
+        ["10"]
+    );
+}
+
+/// A lock word naming a live pid but another incarnation (another boot, or
+/// a reused pid): the kernel knows nothing of it, the token check does.
+#[test]
+fn lock_left_by_a_previous_boot_is_recovered() {
+    let scratch = Scratch::file();
+    let shared = scratch
+        .target
+        .open(&OpenOptions::<Invariant>::new())
+        .unwrap();
+    shared.store(Invariant {
+        round: 1,
+        data: [1; 31],
+    });
+    // This test process is alive; the tag is not its tag.
+    let forged = (u64::from(std::process::id()) << 32) | 0x5a5a_5a5b;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(scratch.target.backing_path())
+        .unwrap();
+    file.write_all_at(&forged.to_le_bytes(), LOCK_WORD_OFFSET)
+        .unwrap();
+    shared.update(Invariant::advance);
+    assert_eq!(
+        shared.snapshot(),
+        Invariant {
+            round: 2,
+            data: [2; 31]
+        }
+    );
+}
+
+#[test]
+fn wait_for_change_wakes_on_another_process_update() {
+    for scratch in Scratch::both() {
+        let shared = scratch
+            .target
+            .open(&OpenOptions::<Invariant>::new())
+            .unwrap();
+        let seen = shared.version();
+        let mut waiter = Helper::start("wait-change", &scratch.target, &[&seen.to_string()], &[]);
+        assert_eq!(waiter.line(), "waiting");
+        std::thread::sleep(Duration::from_millis(20)); // let it fall asleep
+        shared.update(Invariant::advance);
+        assert_eq!(waiter.finish(), [format!("{} 1", seen + 1)]);
+    }
+}
+
+#[test]
+fn wait_for_change_times_out_and_notify_moves_the_version() {
+    let scratch = Scratch::shm();
+    let shared = scratch
+        .target
+        .open(&OpenOptions::<Invariant>::new())
+        .unwrap();
+    let seen = shared.version();
+    let err = shared
+        .wait_for_change(seen, Duration::from_millis(30))
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("shm-test-"), "{err}");
+    assert_eq!(shared.notify(), seen + 1);
+    assert_eq!(
+        shared.wait_for_change(seen, Duration::ZERO).unwrap(),
+        seen + 1
+    );
+    shared.data[0].set(77); // field writes do not move the version
+    assert_eq!(shared.version(), seen + 1);
+}
+
+#[test]
+fn update_returns_the_closure_value_and_store_replaces() {
+    for scratch in Scratch::both() {
+        let tally = scratch.target.open(&OpenOptions::<Tally>::new()).unwrap();
+        let r = tally.update(|t| {
+            t.by_update = 10;
+            t.by_update * 2
+        });
+        assert_eq!(r, 20);
+        tally.store(Tally {
+            by_field: 1,
+            by_update: 2,
+        });
+        assert_eq!(
+            tally.snapshot(),
+            Tally {
+                by_field: 1,
+                by_update: 2
+            }
+        );
+        assert_eq!(tally.by_update.get(), 2);
+        tally.flush().unwrap();
+    }
+}
+
+#[test]
+fn a_panicking_closure_publishes_nothing_and_releases_the_lock() {
+    let scratch = Scratch::shm();
+    let tally = scratch.target.open(&OpenOptions::<Tally>::new()).unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tally.update(|t| {
+            t.by_update = 99;
+            panic!("closure failed");
+        })
+    }));
+    assert!(outcome.is_err());
+    assert_eq!(tally.snapshot().by_update, 0);
+    tally.update(|t| t.by_update += 1);
+    assert_eq!(tally.snapshot().by_update, 1);
+}

@@ -259,3 +259,91 @@ mod tests {
         assert_eq!(A4.size(), 16);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SCALARS: [Primitive; 12] = [
+        Primitive::U8,
+        Primitive::U16,
+        Primitive::U32,
+        Primitive::U64,
+        Primitive::Usize,
+        Primitive::I8,
+        Primitive::I16,
+        Primitive::I32,
+        Primitive::I64,
+        Primitive::Isize,
+        Primitive::F32,
+        Primitive::F64,
+    ];
+
+    /// A field as (name, scalar index, array length or 0 for a scalar).
+    type FieldSpec = (String, usize, usize);
+
+    fn leak(ty: TypeInfo) -> &'static TypeInfo {
+        Box::leak(Box::new(ty))
+    }
+
+    /// Lays the fields out back to back (offsets need not be realistic for
+    /// hashing) under the given type name.
+    fn build(name: &str, fields: &[FieldSpec]) -> &'static TypeInfo {
+        let mut offset = 0;
+        let infos: Vec<FieldInfo> = fields
+            .iter()
+            .map(|(field, scalar, len)| {
+                let scalar = leak(TypeInfo::Primitive(SCALARS[*scalar]));
+                let ty = if *len == 0 {
+                    scalar
+                } else {
+                    leak(TypeInfo::Array {
+                        element: scalar,
+                        len: *len,
+                    })
+                };
+                let info = FieldInfo {
+                    name: Box::leak(field.clone().into_boxed_str()),
+                    offset,
+                    ty,
+                };
+                offset += ty.size();
+                info
+            })
+            .collect();
+        leak(TypeInfo::Struct {
+            name: Box::leak(name.to_owned().into_boxed_str()),
+            size: offset.max(1),
+            align: 1,
+            fields: Box::leak(infos.into_boxed_slice()),
+        })
+    }
+
+    fn fields() -> impl Strategy<Value = Vec<FieldSpec>> {
+        prop::collection::vec(("[a-z_][a-z0-9_]{0,8}", 0..SCALARS.len(), 0usize..4), 1..8)
+    }
+
+    proptest! {
+        #[test]
+        fn type_name_does_not_matter(fields in fields(), a in "[A-Z][a-z]{0,6}", b in "[A-Z][a-z]{0,6}") {
+            prop_assert_eq!(build(&a, &fields).fingerprint(), build(&b, &fields).fingerprint());
+        }
+
+        /// Changing one field's name, scalar type or array length changes
+        /// the fingerprint.
+        #[test]
+        fn any_field_change_is_seen(fields in fields(), which in any::<prop::sample::Index>(), what in 0u8..3, other in "[a-z]{1,9}", scalar in 0..SCALARS.len(), len in 0usize..4) {
+            let mut changed = fields.clone();
+            let field = &mut changed[which.index(fields.len())];
+            match what {
+                0 => field.0 = other,
+                1 => field.1 = scalar,
+                _ => field.2 = len,
+            }
+            prop_assume!(changed != fields);
+            // usize and u64 (isize and i64) differ by name, so they count.
+            prop_assert_ne!(build("S", &fields).fingerprint(), build("S", &changed).fingerprint());
+        }
+    }
+}

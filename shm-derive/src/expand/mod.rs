@@ -1,0 +1,56 @@
+//! Code generation: from a checked [`Container`] to the view type, the trait
+//! impls, the compile-time layout proofs and the constructors.
+//!
+//! Everything but the view type goes into one `const _: () = { ... };`
+//! block, so the derive adds a single nameable item to the user's module.
+//! Paths are absolute (`::core::...`, and the runtime crate's path from
+//! `#[shm(crate = "...")]`), so the output compiles whatever the user has
+//! imported, in a `#![no_implicit_prelude]` module too.
+
+mod layout;
+mod methods;
+mod view;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::DeriveInput;
+
+use crate::ast::Container;
+
+/// The derive on proc_macro2 tokens: the generated items, or every error
+/// found in `input`, combined.
+pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let cont = Container::from_ast(input)?;
+
+    let view_struct = view::view_struct(&cont);
+    let shared_field = layout::shared_field_impl(&cont);
+    let shared_state = layout::shared_state_impl(&cont);
+    let assertions = layout::assertions(&cont);
+    let view_debug = view::debug_impl(&cont);
+    let methods = methods::inherent_impl(&cont);
+
+    Ok(quote! {
+        #view_struct
+
+        const _: () = {
+            #shared_field
+            #shared_state
+            #assertions
+            #view_debug
+            #methods
+        };
+    })
+}
+
+/// `#[doc = "..."]` attributes, one per line, as `///` comments would give.
+fn doc(lines: &[&str]) -> TokenStream {
+    let lines = lines.iter().map(|line| {
+        let line = if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        };
+        quote!(#[doc = #line])
+    });
+    quote!(#(#lines)*)
+}

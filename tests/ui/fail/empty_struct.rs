@@ -1,0 +1,7 @@
+use shm_runtime::SharedState;
+
+#[derive(SharedState)]
+#[repr(C)]
+pub struct Empty {}
+
+fn main() {}

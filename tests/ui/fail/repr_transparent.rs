@@ -1,0 +1,9 @@
+use shm_runtime::SharedState;
+
+#[derive(SharedState)]
+#[repr(transparent)]
+pub struct Foo {
+    pub bar: u32,
+}
+
+fn main() {}

@@ -22,7 +22,7 @@ use crate::layout::TypeInfo;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in shared memory",
     label = "not a shared-memory field type",
-    note = "use an integer (u8, u16, u32, u64, usize, i8, i16, i32, i64, isize), f32, f64, an array of those, or a struct that derives `SharedState`"
+    note = "use an integer (u8, u16, u32, u64, usize, i8, i16, i32, i64, isize), f32, f64, an array of those, or a struct that derives `SharedState` (add `#[derive(SharedState)]` and `#[repr(C)]` to your own struct)"
 )]
 pub unsafe trait SharedField: Copy + Send + Sync + 'static {
     /// How a value of this type is seen in shared memory: a

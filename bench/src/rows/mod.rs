@@ -1,0 +1,6 @@
+//! The rows of the suite, by how they run.
+
+pub mod ipc;
+pub mod local;
+pub mod mmap_sync;
+pub mod python;

@@ -19,7 +19,8 @@
 //! 4. Initialising writes the header (magic first, state `INITIALISING`),
 //!    reserves the whole length with `posix_fallocate`, writes the initial
 //!    value and the schema, maps, and publishes with a `Release` store of
-//!    `READY`, which every opener pairs with an `Acquire` load after mapping.
+//!    `READY`, which every opener pairs with its `pread` of the header and
+//!    an `Acquire` fence (see `map_published`).
 //!
 //! Nothing is written to an object before its first bytes have been read and
 //! found to be ours or empty, so a foreign file is never changed.
@@ -371,10 +372,15 @@ fn map_published(location: &Location, file: &std::fs::File, header: Header) -> R
         geometry: header.geometry,
         location: location.clone(),
     };
-    // Pairs with the creator's `Release` store of READY: everything it wrote
-    // before publishing is visible through this mapping from here on.
-    // The value read is READY: the state never leaves READY once published.
-    region.state().load(Ordering::Acquire);
+    // The creator wrote everything it publishes with pwrite before its
+    // `Release` store of READY, and `inspect` read READY with pread. This
+    // fence orders that read before every later access through the mapping
+    // (x86_64 never reorders loads with older loads; on arm64 it is a
+    // `dmb ishld`, which orders all earlier loads, the kernel's copy
+    // included). Loading the state word through the mapping instead would
+    // say the same in Rust's model but fault the header page in on every
+    // open, a cost a process that only uses fields would never pay.
+    std::sync::atomic::fence(Ordering::Acquire);
     Ok(region)
 }
 

@@ -5,13 +5,15 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::Deref;
 use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::error::{Error, Location, Result};
 use crate::header::journal_copy_len;
 use crate::region::Region;
+use crate::sync::atomic_copy;
 use crate::sync::runs::{self, Run};
-use crate::sync::seqlock::PayloadLayout;
+use crate::sync::seqlock::{self, PayloadLayout};
 use crate::sync::{change, lock, SyncArea, SYNC_OFFSET};
 use crate::traits::{as_bytes, SharedState};
 
@@ -126,17 +128,36 @@ impl<T: SharedState> Shared<T> {
     /// complete [`update`](Self::update), with field-level writes applied
     /// individually. Takes no lock and never blocks a writer; if it finds a
     /// publish left half-done by a dead writer, it completes it.
+    #[inline]
     pub fn snapshot(&self) -> T {
-        let mut value = MaybeUninit::<T>::zeroed();
-        // SAFETY: `value` is `size_of::<T>()` bytes, zero-initialised, so
-        // viewing it as initialised bytes is sound.
-        let bytes = unsafe {
-            std::slice::from_raw_parts_mut(value.as_mut_ptr().cast::<u8>(), size_of::<T>())
-        };
-        self.payload_layout().read(bytes);
-        // SAFETY: every bit pattern of `size_of::<T>()` bytes is a valid `T`
-        // (the `SharedField` contract), and all of them were written.
+        let mut value = MaybeUninit::<T>::uninit();
+        self.snapshot_to(value.as_mut_ptr());
+        // SAFETY: `snapshot_to` wrote all `size_of::<T>()` bytes, and every
+        // bit pattern is a valid `T` (the `SharedField` contract).
         unsafe { value.assume_init() }
+    }
+
+    /// Like [`snapshot`](Self::snapshot), into an existing value: saves the
+    /// copy out of the return value for large structs.
+    #[inline]
+    pub fn snapshot_into(&self, out: &mut T) {
+        self.snapshot_to(out);
+    }
+
+    #[inline(always)]
+    fn snapshot_to(&self, out: *mut T) {
+        // SAFETY: the payload is valid for `size_of::<T>()` bytes, 64-aligned
+        // (checked in `new`) and only accessed atomically; `out` is valid for
+        // writes of a `T`.
+        unsafe {
+            seqlock::read(
+                self.sync(),
+                self.view.as_ptr().cast::<u8>(),
+                out.cast::<u8>(),
+                size_of::<T>(),
+                || self.payload_layout(),
+            )
+        };
     }
 
     /// Runs `f` on a private copy of the struct and publishes the result,
@@ -152,31 +173,34 @@ impl<T: SharedState> Shared<T> {
     /// If `f` panics, nothing is published and the lock is released.
     /// Calling `update` (or `store`) on the same region from inside `f`
     /// deadlocks.
+    #[inline]
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let layout = self.payload_layout();
-        let guard = lock::lock(layout.area);
-        if guard.inherited
-            || layout
-                .area
-                .journal_target
-                .load(std::sync::atomic::Ordering::Relaxed)
-                != 0
-        {
-            layout.recover(&guard);
+        let area = self.sync();
+        let guard = lock::lock(area);
+        if guard.inherited || area.journal_target.load(Ordering::Relaxed) != 0 {
+            self.payload_layout().recover(&guard);
         }
-        let mut old = MaybeUninit::<T>::zeroed();
-        // SAFETY: as in `snapshot`: zeroed bytes, then a full copy of a `T`.
+        let mut old = MaybeUninit::<T>::uninit();
+        // SAFETY: we hold the lock, so no publish overlaps this copy (field
+        // writes may, each one atomic); the payload is valid, 64-aligned and
+        // only accessed atomically; every bit pattern is a valid `T`.
         let old = unsafe {
-            let bytes =
-                std::slice::from_raw_parts_mut(old.as_mut_ptr().cast::<u8>(), size_of::<T>());
-            layout.read_locked(&guard, bytes);
+            atomic_copy::load(
+                self.view.as_ptr().cast::<u8>(),
+                old.as_mut_ptr().cast::<u8>(),
+                size_of::<T>(),
+            );
             old.assume_init()
         };
         let mut new = old;
         let result = f(&mut new);
-        layout.publish(&guard, as_bytes(&old), as_bytes(&new));
-        change::bump(layout.area);
+        let (old, new) = (as_bytes(&old), as_bytes(&new));
+        if old != new {
+            self.payload_layout().publish(&guard, old, new);
+        }
         drop(guard);
+        // After the unlock: a waiter woken here must not find the lock held.
+        change::bump(area);
         result
     }
 

@@ -1,87 +1,201 @@
 //! Copies between private buffers and shared memory that touch the shared
-//! side only through atomic loads and stores.
+//! side only through atomic operations.
 //!
-//! Bulk copies use the widest naturally aligned atomic (8 bytes, then 4, 2,
-//! 1 at the tail), as the `atomic-memcpy` crate and the C++ proposal P1478
-//! ("byte-wise atomic memcpy") do: each word is read or written with one
-//! single-copy-atomic instruction, and the seqlock's sequence check decides
-//! whether the bytes as a whole are consistent. A word may span several
-//! small fields; the hardware makes that load atomic too, and no value read
-//! this way is used unless the sequence check passes.
+//! This is the "byte-wise atomic memcpy" of the C++ proposal P1478 (and of
+//! the `atomic-memcpy` crate): every byte is read or written by some atomic
+//! access, never by a plain one, so a copy that races with a writer in
+//! another process is not a data race; the seqlock's sequence check decides
+//! whether the bytes as a whole are consistent and discards them otherwise.
+//!
+//! - Word by word, with the widest naturally aligned atomic (8 bytes, then
+//!   4, 2, 1 at the tail).
+//! - On x86_64, loads of whole blocks use 32-byte AVX loads (`vmovdqa`,
+//!   when the CPU has AVX) or 16-byte SSE loads (`movdqa`) in inline
+//!   assembly, which Rust's atomics cannot express. Each is indivisible per
+//!   byte (and per naturally aligned 8 bytes), which is all the seqlock
+//!   needs; the asm block is equivalent to a run of relaxed atomic loads.
+//!   This keeps a 4 KiB snapshot near memcpy speed instead of a third of it.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8};
 
-/// Copies `dst.len()` bytes from shared memory at `src` into `dst`.
+/// Copies `len` bytes from shared memory at `src` to private memory at `dst`.
 ///
 /// # Safety
 ///
-/// `src` is valid for `dst.len()` bytes, aligned to 8, and only ever
-/// accessed atomically by everyone while this runs.
-#[inline]
-pub(crate) unsafe fn load(src: *const u8, dst: &mut [u8]) {
-    let len = dst.len();
+/// `src` is valid for reads of `len` bytes, aligned to 64, and only ever
+/// accessed atomically by everyone while this runs; `dst` is valid for
+/// writes of `len` bytes and does not overlap `src`.
+#[inline(always)]
+pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     let mut at = 0;
-    // Alignment: `src` is 8-aligned and `at` grows by 8 while the width is
-    // 8, then by the current width, which only shrinks; so `src + at` is
-    // always aligned to the width used, and `at + width <= len` keeps it in
-    // bounds.
+    #[cfg(target_arch = "x86_64")]
+    {
+        if len >= 128 && std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the caller's promise; `len & !127` bytes of whole
+            // blocks fit in both; AVX is present (checked).
+            at = unsafe { load_blocks_avx(src, dst, len & !127) };
+        }
+        if len - at >= 64 {
+            // SAFETY: the caller's promise; `src + at` is still 64-aligned and
+            // the whole 64-byte blocks after it fit in both.
+            at += unsafe { load_blocks(src.add(at), dst.add(at), (len - at) & !63) };
+        }
+    }
+    // Alignment: `src` is 64-aligned and `at` grows by 64-byte blocks, then
+    // by 8 while the width is 8, then by the current width, which only
+    // shrinks; so `src + at` is always aligned to the width used, and
+    // `at + width <= len` keeps it in bounds. `dst` may be unaligned.
     while at + 8 <= len {
-        // SAFETY: in bounds and aligned (above); the caller promises atomic-only access.
+        // SAFETY: in bounds and aligned (above); atomic-only access promised.
         let word = unsafe { (*src.add(at).cast::<AtomicU64>()).load(Relaxed) };
-        dst[at..at + 8].copy_from_slice(&word.to_ne_bytes());
+        // SAFETY: `dst` is valid for `len` bytes; unaligned write.
+        unsafe { dst.add(at).cast::<u64>().write_unaligned(word) };
         at += 8;
     }
     if at + 4 <= len {
-        // SAFETY: in bounds and aligned (above); the caller promises atomic-only access.
+        // SAFETY: as above.
         let word = unsafe { (*src.add(at).cast::<AtomicU32>()).load(Relaxed) };
-        dst[at..at + 4].copy_from_slice(&word.to_ne_bytes());
+        // SAFETY: as above.
+        unsafe { dst.add(at).cast::<u32>().write_unaligned(word) };
         at += 4;
     }
     if at + 2 <= len {
-        // SAFETY: in bounds and aligned (above); the caller promises atomic-only access.
+        // SAFETY: as above.
         let word = unsafe { (*src.add(at).cast::<AtomicU16>()).load(Relaxed) };
-        dst[at..at + 2].copy_from_slice(&word.to_ne_bytes());
+        // SAFETY: as above.
+        unsafe { dst.add(at).cast::<u16>().write_unaligned(word) };
         at += 2;
     }
     if at < len {
-        // SAFETY: in bounds and aligned (above); the caller promises atomic-only access.
-        dst[at] = unsafe { (*src.add(at).cast::<AtomicU8>()).load(Relaxed) };
+        // SAFETY: as above.
+        unsafe { *dst.add(at) = (*src.add(at).cast::<AtomicU8>()).load(Relaxed) };
     }
 }
 
-/// Copies `src` into shared memory at `dst`.
+/// Copies `bytes` (a non-zero multiple of 64) from `src` (16-aligned) to
+/// `dst`, 16 bytes per load. Returns `bytes`.
 ///
 /// # Safety
 ///
-/// `dst` is valid for `src.len()` bytes, aligned to 8, and only ever
-/// accessed atomically by everyone while this runs.
-#[inline]
-pub(crate) unsafe fn store(dst: *const u8, src: &[u8]) {
-    let len = src.len();
+/// As [`load`], for `bytes` bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
+    // SAFETY: the loop reads `src[0..bytes]` with aligned 16-byte loads
+    // (`src` is 64-aligned, offsets are multiples of 16) and writes
+    // `dst[0..bytes]` with unaligned stores; both ranges are valid by the
+    // caller's promise and `bytes >= 64`, so the do-while body runs with an
+    // in-bounds index. It touches no stack and clobbers only the declared
+    // registers and the flags.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "movdqa {x0}, xmmword ptr [{src} + {i}]",
+            "movdqa {x1}, xmmword ptr [{src} + {i} + 16]",
+            "movdqa {x2}, xmmword ptr [{src} + {i} + 32]",
+            "movdqa {x3}, xmmword ptr [{src} + {i} + 48]",
+            "movdqu xmmword ptr [{dst} + {i}], {x0}",
+            "movdqu xmmword ptr [{dst} + {i} + 16], {x1}",
+            "movdqu xmmword ptr [{dst} + {i} + 32], {x2}",
+            "movdqu xmmword ptr [{dst} + {i} + 48], {x3}",
+            "add {i}, 64",
+            "cmp {i}, {n}",
+            "jb 2b",
+            src = in(reg) src,
+            dst = in(reg) dst,
+            n = in(reg) bytes,
+            i = inout(reg) 0usize => _,
+            x0 = out(xmm_reg) _,
+            x1 = out(xmm_reg) _,
+            x2 = out(xmm_reg) _,
+            x3 = out(xmm_reg) _,
+            options(nostack),
+        );
+    }
+    bytes
+}
+
+/// Copies `bytes` (a non-zero multiple of 128) from `src` (32-aligned) to
+/// `dst`, 32 bytes per load. Returns `bytes`.
+///
+/// # Safety
+///
+/// As [`load`], for `bytes` bytes, and the CPU supports AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn load_blocks_avx(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
+    // SAFETY: as in `load_blocks`, with aligned 32-byte loads (`src` is
+    // 64-aligned, offsets are multiples of 32) and `bytes >= 128`. The
+    // upper halves of the ymm registers are cleared before returning.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "vmovdqa {y0}, ymmword ptr [{src} + {i}]",
+            "vmovdqa {y1}, ymmword ptr [{src} + {i} + 32]",
+            "vmovdqa {y2}, ymmword ptr [{src} + {i} + 64]",
+            "vmovdqa {y3}, ymmword ptr [{src} + {i} + 96]",
+            "vmovdqu ymmword ptr [{dst} + {i}], {y0}",
+            "vmovdqu ymmword ptr [{dst} + {i} + 32], {y1}",
+            "vmovdqu ymmword ptr [{dst} + {i} + 64], {y2}",
+            "vmovdqu ymmword ptr [{dst} + {i} + 96], {y3}",
+            "add {i}, 128",
+            "cmp {i}, {n}",
+            "jb 2b",
+            "vzeroupper",
+            src = in(reg) src,
+            dst = in(reg) dst,
+            n = in(reg) bytes,
+            i = inout(reg) 0usize => _,
+            y0 = out(ymm_reg) _,
+            y1 = out(ymm_reg) _,
+            y2 = out(ymm_reg) _,
+            y3 = out(ymm_reg) _,
+            options(nostack),
+        );
+    }
+    bytes
+}
+
+/// Copies `len` bytes from private memory at `src` into shared memory at
+/// `dst`.
+///
+/// # Safety
+///
+/// `dst` is valid for writes of `len` bytes, aligned to 8, and only ever
+/// accessed atomically by everyone while this runs; `src` is valid for
+/// reads of `len` bytes.
+#[inline(always)]
+pub(crate) unsafe fn store(dst: *const u8, src: *const u8, len: usize) {
     let mut at = 0;
     // Alignment and bounds: as in `load`.
     while at + 8 <= len {
-        let word = u64::from_ne_bytes(src[at..at + 8].try_into().unwrap_or_default());
-        // SAFETY: in bounds and aligned (above); the caller promises atomic-only access.
-        unsafe { (*dst.add(at).cast::<AtomicU64>()).store(word, Relaxed) };
+        // SAFETY: in bounds and aligned (above); atomic-only access promised.
+        unsafe {
+            (*dst.add(at).cast::<AtomicU64>())
+                .store(src.add(at).cast::<u64>().read_unaligned(), Relaxed)
+        };
         at += 8;
     }
     if at + 4 <= len {
-        let word = u32::from_ne_bytes(src[at..at + 4].try_into().unwrap_or_default());
-        // SAFETY: in bounds and aligned (above); the caller promises atomic-only access.
-        unsafe { (*dst.add(at).cast::<AtomicU32>()).store(word, Relaxed) };
+        // SAFETY: as above.
+        unsafe {
+            (*dst.add(at).cast::<AtomicU32>())
+                .store(src.add(at).cast::<u32>().read_unaligned(), Relaxed)
+        };
         at += 4;
     }
     if at + 2 <= len {
-        let word = u16::from_ne_bytes(src[at..at + 2].try_into().unwrap_or_default());
-        // SAFETY: in bounds and aligned (above); the caller promises atomic-only access.
-        unsafe { (*dst.add(at).cast::<AtomicU16>()).store(word, Relaxed) };
+        // SAFETY: as above.
+        unsafe {
+            (*dst.add(at).cast::<AtomicU16>())
+                .store(src.add(at).cast::<u16>().read_unaligned(), Relaxed)
+        };
         at += 2;
     }
     if at < len {
-        // SAFETY: in bounds and aligned (above); the caller promises atomic-only access.
-        unsafe { (*dst.add(at).cast::<AtomicU8>()).store(src[at], Relaxed) };
+        // SAFETY: as above.
+        unsafe { (*dst.add(at).cast::<AtomicU8>()).store(*src.add(at), Relaxed) };
     }
 }
 
@@ -89,17 +203,19 @@ pub(crate) unsafe fn store(dst: *const u8, src: &[u8]) {
 mod tests {
     #[test]
     fn round_trips_every_length() {
-        #[repr(align(8))]
-        struct Buf([u8; 40]);
-        for len in 0..=40 {
-            let mut shared = Buf([0; 40]);
-            let src: Vec<u8> = (1..=len as u8).collect();
-            // SAFETY: `shared` is 8-aligned, 40 bytes, and private to this test.
-            unsafe { super::store(shared.0.as_mut_ptr(), &src) };
-            let mut back = vec![0; len];
-            // SAFETY: as above.
-            unsafe { super::load(shared.0.as_mut_ptr(), &mut back) };
-            assert_eq!(back, src);
+        #[repr(align(64))]
+        struct Buf([u8; 320]);
+        for len in (0..=72).chain([127, 128, 129, 200, 256, 300]) {
+            let mut shared = Buf([0; 320]);
+            let src: Vec<u8> = (0..len).map(|i| (i % 251 + 1) as u8).collect();
+            // SAFETY: `shared` is 64-aligned, 320 bytes, private to this test;
+            // `src` holds `len <= 300` bytes.
+            unsafe { super::store(shared.0.as_mut_ptr(), src.as_ptr(), len) };
+            let mut back = vec![0u8; len + 1];
+            // SAFETY: as above; `back` has room for `len` bytes (one to spare,
+            // offset by one to test an unaligned destination).
+            unsafe { super::load(shared.0.as_mut_ptr(), back[1..].as_mut_ptr(), len) };
+            assert_eq!(&back[1..], &src[..]);
             assert!(shared.0[len..].iter().all(|&b| b == 0), "wrote past {len}");
         }
     }

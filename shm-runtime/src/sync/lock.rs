@@ -4,8 +4,9 @@
 //! - Uncontended, lock and unlock are one atomic instruction each and make
 //!   no system call.
 //! - A waiter spins briefly, then marks the word contended and sleeps on a
-//!   futex, waking at least every [`LIVENESS_PERIOD`] to check whether the
-//!   owner still lives ([`owner::is_dead`]). A dead owner's lock is taken
+//!   futex, waking at least every [`LIVENESS_PERIOD`]; once the owner has
+//!   held the lock for a whole period, it checks whether the owner still
+//!   lives ([`owner::is_dead`]). A dead owner's lock is taken
 //!   over with a compare-exchange against the dead token, so exactly one
 //!   waiter inherits it, and that waiter is told to run recovery.
 //! - A contended unlock bumps the futex word and wakes one waiter; a waiter
@@ -14,7 +15,7 @@
 
 use std::hint::spin_loop;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::owner::{self, OWNER_MASK};
 use super::SyncArea;
@@ -51,6 +52,10 @@ pub(crate) fn lock(area: &SyncArea) -> LockGuard<'_> {
 fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
     let mut spins = 0;
     let mut slept = false;
+    // Checking liveness reads /proc (tens of microseconds), so it is done
+    // only after the owner has held the lock for a whole LIVENESS_PERIOD
+    // while we waited, not on every contended acquisition.
+    let mut next_check = Instant::now() + LIVENESS_PERIOD;
     loop {
         let word = area.lock.load(Relaxed);
         if word == 0 {
@@ -72,8 +77,11 @@ fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
             spin_loop();
             continue;
         }
-        if let Some(guard) = take_from_dead(area, word, me) {
-            return guard;
+        if Instant::now() >= next_check {
+            if let Some(guard) = take_from_dead(area, word, me) {
+                return guard;
+            }
+            next_check = Instant::now() + LIVENESS_PERIOD;
         }
         if word & CONTENDED == 0
             && area

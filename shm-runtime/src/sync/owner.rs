@@ -18,12 +18,17 @@ pub(crate) const OWNER_MASK: u64 = !(1 << 63);
 
 /// This process's token, computed once per process (and again in a forked
 /// child, see [`reset_after_fork`]).
+#[inline]
 pub(crate) fn current() -> u64 {
-    static REGISTER_FORK_HANDLER: Once = Once::new();
-    let token = CURRENT.load(Ordering::Relaxed);
-    if token != 0 {
-        return token;
+    match CURRENT.load(Ordering::Relaxed) {
+        0 => compute_current(),
+        token => token,
     }
+}
+
+#[cold]
+fn compute_current() -> u64 {
+    static REGISTER_FORK_HANDLER: Once = Once::new();
     REGISTER_FORK_HANDLER.call_once(|| {
         // SAFETY: registering a handler is always sound; the handler only
         // does an atomic store, which is async-signal-safe as a fork child

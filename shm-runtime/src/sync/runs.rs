@@ -72,51 +72,77 @@ fn add(out: &mut Vec<Run>, run: Run) {
 /// `dst` is valid for `new.len()` bytes, aligned like the struct the runs
 /// describe, and only ever accessed atomically; `old` and `new` have the
 /// same length, which covers every run.
+#[inline]
 pub(crate) unsafe fn store_changed(dst: *const u8, runs: &[Run], old: &[u8], new: &[u8]) -> bool {
+    let len = old.len().min(new.len());
     let mut changed = false;
     for run in runs {
-        let end = run.offset + run.width * run.count;
-        let (Some(old), Some(new)) = (old.get(run.offset..end), new.get(run.offset..end)) else {
-            continue;
-        };
-        if old == new {
-            continue;
+        if run.offset + run.width * run.count > len {
+            continue; // cannot happen for runs of this struct; never read out of bounds
         }
-        for (i, (o, n)) in old
-            .chunks_exact(run.width)
-            .zip(new.chunks_exact(run.width))
-            .enumerate()
-        {
-            if o == n {
-                continue;
+        // SAFETY: the run lies inside `dst`, `old` and `new` (checked just
+        // above), and each scalar in it is aligned to its width in `dst`
+        // (the struct is `repr(C)` and `dst` aligned like it).
+        changed |= unsafe {
+            match run.width {
+                1 => store_run::<AtomicU8, u8>(dst, run, old, new),
+                2 => store_run::<AtomicU16, u16>(dst, run, old, new),
+                4 => store_run::<AtomicU32, u32>(dst, run, old, new),
+                8 => store_run::<AtomicU64, u64>(dst, run, old, new),
+                _ => false,
             }
-            changed = true;
-            // SAFETY: the scalar at `run.offset + i * width` lies inside
-            // `dst` (the runs cover the struct) and is aligned to its width,
-            // since the struct is `repr(C)` and `dst` aligned like it.
-            unsafe { store_scalar(dst.add(run.offset + i * run.width), n) };
-        }
+        };
     }
     changed
 }
 
+/// An atomic the width of a scalar, for [`store_run`].
+trait StoreAtomic<V> {
+    fn store_release(&self, value: V);
+}
+
+macro_rules! store_atomic {
+    ($($atomic:ident $v:ident),*) => {$(
+        impl StoreAtomic<$v> for $atomic {
+            #[inline(always)]
+            fn store_release(&self, value: $v) {
+                self.store(value, Release)
+            }
+        }
+    )*};
+}
+store_atomic!(AtomicU8 u8, AtomicU16 u16, AtomicU32 u32, AtomicU64 u64);
+
 /// # Safety
 ///
-/// `dst` is valid for `bytes.len()` (1, 2, 4 or 8) bytes, aligned to that.
-unsafe fn store_scalar(dst: *const u8, bytes: &[u8]) {
-    // SAFETY: the caller's promise, for each width.
-    unsafe {
-        match *bytes {
-            [a] => (*dst.cast::<AtomicU8>()).store(a, Release),
-            [a, b] => (*dst.cast::<AtomicU16>()).store(u16::from_ne_bytes([a, b]), Release),
-            [a, b, c, d] => {
-                (*dst.cast::<AtomicU32>()).store(u32::from_ne_bytes([a, b, c, d]), Release)
-            }
-            [a, b, c, d, e, f, g, h] => (*dst.cast::<AtomicU64>())
-                .store(u64::from_ne_bytes([a, b, c, d, e, f, g, h]), Release),
-            _ => {}
+/// `run` lies inside `dst`, `old` and `new`; `dst + run.offset` is aligned
+/// to `V` and only accessed atomically.
+#[inline(always)]
+unsafe fn store_run<A: StoreAtomic<V>, V: Copy + PartialEq>(
+    dst: *const u8,
+    run: &Run,
+    old: &[u8],
+    new: &[u8],
+) -> bool {
+    let mut changed = false;
+    for i in 0..run.count {
+        let at = run.offset + i * size_of::<V>();
+        // SAFETY: `at + size_of::<V>()` is inside all three (the caller's
+        // promise); the private copies are read unaligned.
+        let (o, n) = unsafe {
+            (
+                old.as_ptr().add(at).cast::<V>().read_unaligned(),
+                new.as_ptr().add(at).cast::<V>().read_unaligned(),
+            )
+        };
+        if o != n {
+            changed = true;
+            // SAFETY: aligned and in bounds (the caller's promise); `A` has
+            // the size of `V` and is only accessed atomically.
+            unsafe { (*dst.add(at).cast::<A>()).store_release(n) };
         }
     }
+    changed
 }
 
 #[cfg(test)]

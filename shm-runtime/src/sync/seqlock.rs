@@ -50,67 +50,73 @@ pub(crate) struct PayloadLayout<'a> {
 /// Spins on an odd sequence before checking on the writer.
 const SPINS: u32 = 2_000;
 
-impl PayloadLayout<'_> {
-    /// Copies a consistent payload into `out` (`size` bytes).
-    #[inline]
-    pub(crate) fn read(&self, out: &mut [u8]) {
-        let mut spins = 0;
-        loop {
-            let before = self.area.seq.load(Acquire);
-            if before & 1 == 0 {
-                // SAFETY: `payload` is valid for `size` bytes, 64-aligned and
-                // only accessed atomically (the struct's fields are atomic
-                // cells everywhere), for as long as `self` borrows the region.
-                unsafe { atomic_copy::load(self.payload, out) };
-                fence(Acquire);
-                if self.area.seq.load(Relaxed) == before {
-                    return;
-                }
-            } else if spins < SPINS {
-                spins += 1;
-                spin_loop();
-            } else {
-                self.wait_for_writer();
-                spins = 0;
+/// Copies a consistent payload of `len` bytes into `out`. `layout` builds
+/// the full description of the region, needed only on the cold path where a
+/// publish seems stuck.
+///
+/// # Safety
+///
+/// `payload` is the region's payload: valid for `len` bytes, 64-aligned,
+/// only accessed atomically; `out` is valid for writes of `len` bytes.
+#[inline(always)]
+pub(crate) unsafe fn read<'a>(
+    area: &'a SyncArea,
+    payload: *const u8,
+    out: *mut u8,
+    len: usize,
+    layout: impl Fn() -> PayloadLayout<'a>,
+) {
+    let mut spins = 0;
+    loop {
+        let before = area.seq.load(Acquire);
+        if before & 1 == 0 {
+            // SAFETY: the caller's promise.
+            unsafe { atomic_copy::load(payload, out, len) };
+            fence(Acquire);
+            if area.seq.load(Relaxed) == before {
+                return;
             }
+        } else if spins < SPINS {
+            spins += 1;
+            spin_loop();
+        } else {
+            layout().wait_for_writer();
+            spins = 0;
         }
     }
+}
 
-    /// A publish has been in progress for a while: recover it if its writer
-    /// is dead, else give the (live, maybe descheduled) writer time.
+impl PayloadLayout<'_> {
+    /// A publish has been in progress for a while: give its (live, maybe
+    /// descheduled) writer a liveness period to finish, then, if it still
+    /// has not, check whether it died and recover its publish if so.
     #[cold]
+    #[inline(never)]
     fn wait_for_writer(&self) {
-        if let Some(guard) = lock::try_lock_if_abandoned(self.area) {
-            self.recover(&guard);
-            return;
-        }
         let until = Instant::now() + lock::LIVENESS_PERIOD;
-        while self.area.seq.load(Relaxed) & 1 == 1 && Instant::now() < until {
+        while self.area.seq.load(Relaxed) & 1 == 1 {
+            if Instant::now() >= until {
+                if let Some(guard) = lock::try_lock_if_abandoned(self.area) {
+                    self.recover(&guard);
+                }
+                return;
+            }
             std::thread::sleep(Duration::from_micros(50));
         }
     }
 
-    /// Reads the payload while holding the lock: no publish can overlap, so
-    /// one atomic copy is consistent (up to concurrent field writes, which
-    /// are per scalar).
-    pub(crate) fn read_locked(&self, _guard: &LockGuard<'_>, out: &mut [u8]) {
-        // SAFETY: as in `read`.
-        unsafe { atomic_copy::load(self.payload, out) };
-    }
-
-    /// Publishes `new` over `old` (the value read under this same lock hold),
-    /// all or nothing.
+    /// Publishes `new` over `old` (the value read under this same lock
+    /// hold), all or nothing. The caller has checked that they differ.
+    #[inline(always)]
     pub(crate) fn publish(&self, _guard: &LockGuard<'_>, old: &[u8], new: &[u8]) {
-        if old == new {
-            return;
-        }
         let seq = self.area.seq.load(Relaxed);
+        let len = self.size.min(old.len()).min(new.len());
         // SAFETY: the journal copies are valid for `size` bytes each,
         // 64-aligned, only accessed atomically, and nobody else writes them:
-        // we hold the lock.
+        // we hold the lock. `old` and `new` hold at least `len` bytes.
         unsafe {
-            atomic_copy::store(self.journal_old, old);
-            atomic_copy::store(self.journal_new, new);
+            atomic_copy::store(self.journal_old, old.as_ptr(), len);
+            atomic_copy::store(self.journal_new, new.as_ptr(), len);
         }
         self.area.journal_target.store(seq.wrapping_add(2), Release);
         crate::fault::pause_point("journal-committed");
@@ -119,6 +125,7 @@ impl PayloadLayout<'_> {
     }
 
     /// Steps 3 and 4: the odd sequence, the stores, the even sequence.
+    #[inline(always)]
     fn apply(&self, target: u64, old: &[u8], new: &[u8]) {
         self.area.seq.store(target.wrapping_sub(1), Relaxed);
         fence(Release);
@@ -132,6 +139,8 @@ impl PayloadLayout<'_> {
 
     /// Completes or discards whatever a dead lock holder left. Returns
     /// whether anything changed.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn recover(&self, _guard: &LockGuard<'_>) -> bool {
         let target = self.area.journal_target.load(Acquire);
         let seq = self.area.seq.load(Relaxed);
@@ -139,12 +148,13 @@ impl PayloadLayout<'_> {
             && target & 1 == 0
             && (seq == target.wrapping_sub(2) || seq == target.wrapping_sub(1));
         if pending {
-            let mut old = vec![0; self.size];
-            let mut new = vec![0; self.size];
-            // SAFETY: as in `publish`; the lock is ours.
+            let mut old = vec![0u8; self.size];
+            let mut new = vec![0u8; self.size];
+            // SAFETY: the journal copies are `size` bytes each, 64-aligned,
+            // only accessed atomically; the lock is ours.
             unsafe {
-                atomic_copy::load(self.journal_old, &mut old);
-                atomic_copy::load(self.journal_new, &mut new);
+                atomic_copy::load(self.journal_old, old.as_mut_ptr(), self.size);
+                atomic_copy::load(self.journal_new, new.as_mut_ptr(), self.size);
             }
             self.apply(target, &old, &new);
         } else if seq & 1 == 1 {

@@ -195,12 +195,17 @@ impl<T: SharedState> Shared<T> {
         let mut new = old;
         let result = f(&mut new);
         let (old, new) = (as_bytes(&old), as_bytes(&new));
+        let layout = self.payload_layout();
         if old != new {
-            self.payload_layout().publish(&guard, old, new);
+            layout.publish(&guard, old, new);
+        } else {
+            layout.publish_unchanged(&guard);
         }
+        // The unlock's SeqCst swap orders the version move before the check
+        // for waiters; waking after the unlock means a woken waiter on this
+        // CPU does not find the lock still held.
         drop(guard);
-        // After the unlock: a waiter woken here must not find the lock held.
-        change::bump(area);
+        change::wake_waiters(area);
         result
     }
 
@@ -219,7 +224,7 @@ impl<T: SharedState> Shared<T> {
     /// [`wait_for_change`](Self::wait_for_change): for announcing
     /// field-level writes. Returns the new version.
     pub fn notify(&self) -> u64 {
-        change::bump(self.sync())
+        change::notify(self.sync())
     }
 
     /// Sleeps (on a futex, no spinning) until the version differs from

@@ -1,11 +1,17 @@
-//! The version counter, and sleeping until it moves.
+//! The region's version, and sleeping until it moves.
+//!
+//! The version is `seq / 2 + notifies`: every update advances the seqlock
+//! sequence by two (even when nothing changed), every notify advances
+//! `notifies` by one. Both counters only grow, so each process sees the
+//! version only grow, and an update moves it without a read-modify-write of
+//! its own: the sequence stores of the publish do it.
 //!
 //! Waking costs a system call only when someone waits: a waiter registers
 //! in `change_waiters` before it reads the futex word and re-checks the
-//! version; a bumper moves the version before it reads `change_waiters`.
-//! Both sides use `SeqCst`, so in their single total order either the
-//! bumper sees the waiter (and bumps the futex word and wakes it), or the
-//! waiter's re-check sees the new version (and does not sleep).
+//! version; a writer moves the version, then passes a `SeqCst` barrier (the
+//! unlock's swap, or an explicit fence) before it reads `change_waiters`.
+//! So either the writer sees the waiter (and bumps the futex word and wakes
+//! it), or the waiter's re-check sees the new version (and does not sleep).
 
 use std::sync::atomic::Ordering::{Acquire, SeqCst};
 use std::time::{Duration, Instant};
@@ -13,15 +19,28 @@ use std::time::{Duration, Instant};
 use super::SyncArea;
 use crate::os;
 
-/// Moves the version on and wakes every waiter. Called after the change it
-/// announces is visible, so a waiter that sees the new version sees it too.
+/// The current version. `Acquire`: the update that moved it is visible.
 #[inline]
-pub(crate) fn bump(area: &SyncArea) -> u64 {
-    let version = area.version.fetch_add(1, SeqCst).wrapping_add(1);
+pub(crate) fn current(area: &SyncArea) -> u64 {
+    let seq = area.seq.load(Acquire);
+    (seq / 2).wrapping_add(area.notifies.load(Acquire))
+}
+
+/// Moves the version on by one and wakes every waiter. Returns the new
+/// version.
+pub(crate) fn notify(area: &SyncArea) -> u64 {
+    area.notifies.fetch_add(1, SeqCst);
+    wake_waiters(area);
+    current(area)
+}
+
+/// Wakes every waiter, if there is any. The caller has moved the version and
+/// then passed a `SeqCst` barrier (module docs).
+#[inline]
+pub(crate) fn wake_waiters(area: &SyncArea) {
     if area.change_waiters.load(SeqCst) != 0 {
         wake_all(area);
     }
-    version
 }
 
 #[cold]
@@ -30,18 +49,12 @@ fn wake_all(area: &SyncArea) {
     os::futex_wake(&area.change_futex, i32::MAX);
 }
 
-/// The current version.
-#[inline]
-pub(crate) fn current(area: &SyncArea) -> u64 {
-    area.version.load(Acquire)
-}
-
 /// Sleeps until the version differs from `seen` and returns it, or returns
 /// `None` once `timeout` has passed with no change.
 pub(crate) fn wait(area: &SyncArea, seen: u64, timeout: Duration) -> Option<u64> {
     let deadline = Instant::now().checked_add(timeout);
     loop {
-        let version = area.version.load(Acquire);
+        let version = current(area);
         if version != seen {
             return Some(version);
         }
@@ -54,7 +67,8 @@ pub(crate) fn wait(area: &SyncArea, seen: u64, timeout: Duration) -> Option<u64>
         }
         area.change_waiters.fetch_add(1, SeqCst);
         let futex = area.change_futex.load(SeqCst);
-        if area.version.load(SeqCst) == seen {
+        let again = (area.seq.load(SeqCst) / 2).wrapping_add(area.notifies.load(SeqCst));
+        if again == seen {
             os::futex_wait(&area.change_futex, futex, left);
         }
         area.change_waiters.fetch_sub(1, SeqCst);

@@ -14,7 +14,7 @@
 //!   next one (no waiter is stranded until its timeout).
 
 use std::hint::spin_loop;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
 use super::owner::{self, OWNER_MASK};
@@ -136,7 +136,9 @@ fn take_from_dead(area: &SyncArea, word: u64, me: u64) -> Option<LockGuard<'_>> 
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        let word = self.area.lock.swap(0, Release);
+        // SeqCst: also the barrier between an update's version move and its
+        // check for waiters (see `change`).
+        let word = self.area.lock.swap(0, SeqCst);
         if word & CONTENDED != 0 {
             self.area.lock_futex.fetch_add(1, Release);
             os::futex_wake(&self.area.lock_futex, 1);

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64};
 
 /// The mutable words of a region, at [`SYNC_OFFSET`] in its first page. All
 /// zero in a new region: sequence 0 (even, stable), no journal entry,
-/// version 0, unlocked. Each group sits on its own cache line so that
+/// no notifications (version 0), unlocked. Each group sits on its own cache line so that
 /// readers polling one do not share a line with writers of another.
 #[repr(C, align(64))]
 pub(crate) struct SyncArea {
@@ -31,9 +31,10 @@ pub(crate) struct SyncArea {
     /// publishes; 0 when the journal is idle.
     pub journal_target: AtomicU64,
     _line0: [AtomicU64; 6],
-    /// Moves on every update, store and notify.
-    pub version: AtomicU64,
-    /// Futex word bumped when `version` moves and someone waits.
+    /// How many times `notify` was called. The region's version is
+    /// `seq / 2 + notifies`: it moves on every update, store and notify.
+    pub notifies: AtomicU64,
+    /// Futex word bumped when the version moves and someone waits.
     pub change_futex: AtomicU32,
     /// How many processes are (about to be) asleep on `change_futex`.
     pub change_waiters: AtomicU32,

@@ -26,7 +26,7 @@
 
 use std::hint::spin_loop;
 use std::sync::atomic::fence;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
 use super::lock::{self, LockGuard};
@@ -166,7 +166,19 @@ impl PayloadLayout<'_> {
             return false;
         }
         self.area.journal_target.store(0, Release);
-        change::bump(self.area);
+        // The version moved with `seq` (here or before the writer died);
+        // its waiters may never have been woken.
+        fence(SeqCst);
+        change::wake_waiters(self.area);
         true
+    }
+
+    /// An update that changed nothing still moves the version: the
+    /// sequence advances by two, with no odd phase (there is nothing for a
+    /// reader to see torn).
+    #[inline(always)]
+    pub(crate) fn publish_unchanged(&self, _guard: &LockGuard<'_>) {
+        let seq = self.area.seq.load(Relaxed);
+        self.area.seq.store(seq.wrapping_add(2), Release);
     }
 }

@@ -116,3 +116,22 @@ pub struct Tally {
     pub by_field: u64,
     pub by_update: u64,
 }
+
+/// A nested struct, for layouts with nesting.
+#[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C)]
+pub struct Point {
+    pub x: i16,
+    pub y: i16,
+}
+
+/// Scalars of several kinds, an array, an array of structs, explicit padding.
+#[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C)]
+pub struct Board {
+    pub total: u64,
+    pub id: u32,
+    pub temps: [f32; 2],
+    pub corners: [Point; 2],
+    pub _pad: [u8; 4],
+}

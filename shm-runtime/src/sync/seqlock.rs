@@ -20,9 +20,10 @@
 //!
 //! Load `seq` (`Acquire`); if even, copy the payload with atomic loads,
 //! `Acquire` fence, load `seq` again; equal means no publish overlapped the
-//! copy (crossbeam's `SeqLock` protocol). If `seq` stays odd, the reader
-//! checks whether the lock's owner is alive; if not, it takes the lock and
-//! recovers itself, so a dead writer never makes a reader spin forever.
+//! copy (crossbeam's `SeqLock` protocol). If `seq` stays odd for a whole
+//! liveness period, the reader checks whether the lock's owner is alive; if
+//! not, it takes the lock and recovers itself, so a dead writer never makes
+//! a reader spin forever.
 
 use std::hint::spin_loop;
 use std::sync::atomic::fence;

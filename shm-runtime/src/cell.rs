@@ -31,8 +31,6 @@ mod sealed {
 pub trait Scalar: sealed::Sealed + Copy + 'static {
     /// The atomic type of the same size and alignment that stores it.
     type Atomic: Sync + Send + 'static;
-    /// What the schema calls it.
-    const PRIMITIVE: Primitive;
 }
 
 /// One field of a shared struct, seen in shared memory: an atomic holding a `T`.
@@ -50,7 +48,6 @@ macro_rules! integer_cell {
 
         impl Scalar for $t {
             type Atomic = $atomic;
-            const PRIMITIVE: Primitive = Primitive::$prim;
         }
 
         // SAFETY: `SharedCell<$t>` is `repr(transparent)` over `$atomic`, which
@@ -163,7 +160,6 @@ macro_rules! float_cell {
 
         impl Scalar for $t {
             type Atomic = $atomic;
-            const PRIMITIVE: Primitive = Primitive::$prim;
         }
 
         // SAFETY: `SharedCell<$t>` is `repr(transparent)` over `$atomic`, which

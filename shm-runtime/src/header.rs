@@ -355,13 +355,18 @@ fn write_type(out: &mut String, ty: &TypeInfo) {
 /// Rust identifiers need no escaping, but a raw identifier keeps its `r#`
 /// and nothing here may ever emit invalid JSON.
 fn escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| match c {
-            '"' | '\\' => vec!['\\', c],
-            c if c.is_control() => format!("\\u{:04x}", c as u32).chars().collect(),
-            c => vec![c],
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The type name a schema records, if it looks like one: used only to name
@@ -460,6 +465,7 @@ mod tests {
         );
         assert_eq!(schema_type_name(json.as_bytes()).as_deref(), Some("Foo"));
         assert_eq!(schema_type_name(b"garbage"), None);
+        assert_eq!(escape("a\"b\\c\n"), r#"a\"b\\c\u000a"#);
     }
 }
 

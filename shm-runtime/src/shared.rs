@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::error::{Error, Location, Result};
-use crate::header::journal_copy_len;
+use crate::header::{journal_copy_len, journal_len};
 use crate::region::Region;
 use crate::sync::atomic_copy;
 use crate::sync::runs::{self, Run};
@@ -51,7 +51,7 @@ impl<T: SharedState> Shared<T> {
         let size = size_of::<T>() as u64;
         let journal_end = g
             .journal_offset
-            .checked_add(2 * journal_copy_len(size_of::<T>()) as u64);
+            .checked_add(journal_len(size_of::<T>()) as u64);
         // Checked by `Header::decode` for a published region and true by
         // construction for one this call made; checked again here because
         // the pointers below rely on it.

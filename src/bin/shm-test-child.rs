@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use shm::{Counter, Foo, Invariant, Tally, Target, SEED};
-use shm_runtime::OpenOptions;
+use shm_runtime::{OpenOptions, Shared, SharedState};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,25 +36,19 @@ fn run(args: &[String]) -> Result<(), String> {
     match role.as_str() {
         // The second process of the seed scenario: read, then write.
         "seed" => {
-            let foo = target
-                .open(Foo::options().create(false))
-                .map_err(|e| e.to_string())?;
+            let foo = open(&target, Foo::options().create(false))?;
             say(&format!("bar={} baz={}", foo.bar.get(), foo.baz.get()));
             foo.bar.set(31337);
         }
         // One of many processes racing to create the same region.
         "race" => {
-            let foo = target
-                .open(Foo::options().initial(SEED))
-                .map_err(|e| e.to_string())?;
+            let foo = open(&target, Foo::options().initial(SEED))?;
             say(&format!("{} {}", foo.bar.get(), foo.baz.get()));
         }
         // `n` increments of one shared counter.
         "fetch-add" => {
             let n = number(0)?;
-            let counter = target
-                .open(&OpenOptions::<Counter>::new())
-                .map_err(|e| e.to_string())?;
+            let counter = open(&target, &OpenOptions::<Counter>::new())?;
             say("ready");
             for _ in 0..n {
                 counter.count.fetch_add(1);
@@ -68,9 +62,7 @@ fn run(args: &[String]) -> Result<(), String> {
             let mode = parse(rest.first())?;
             let umask = parse(rest.get(1))?;
             nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
-            target
-                .open(Foo::options().create_new(true).mode(mode))
-                .map_err(|e| e.to_string())?;
+            open(&target, Foo::options().create_new(true).mode(mode))?;
         }
         // Hold the file's exclusive flock (the init lock) until killed.
         "hold-flock" => {
@@ -92,9 +84,7 @@ fn run(args: &[String]) -> Result<(), String> {
         // Rewrites the whole invariant struct `n` times (0: until killed).
         "invariant-writer" => {
             let n = number(0)?;
-            let shared = target
-                .open(&OpenOptions::<Invariant>::new())
-                .map_err(|e| e.to_string())?;
+            let shared = open(&target, &OpenOptions::<Invariant>::new())?;
             say("ready");
             let mut i = 0;
             while n == 0 || i < n {
@@ -107,9 +97,7 @@ fn run(args: &[String]) -> Result<(), String> {
         // that update's recovery, so it adds one or two rounds. Prints the
         // round after it.
         "invariant-check" => {
-            let shared = target
-                .open(OpenOptions::<Invariant>::new().create(false))
-                .map_err(|e| e.to_string())?;
+            let shared = open(&target, OpenOptions::<Invariant>::new().create(false))?;
             let before = shared.snapshot();
             if !before.is_consistent() {
                 return Err(format!("torn state after a crash: {before:?}"));
@@ -130,9 +118,7 @@ fn run(args: &[String]) -> Result<(), String> {
         // `n` updates of `by_update`.
         "tally-update" => {
             let n = number(0)?;
-            let tally = target
-                .open(&OpenOptions::<Tally>::new())
-                .map_err(|e| e.to_string())?;
+            let tally = open(&target, &OpenOptions::<Tally>::new())?;
             say("ready");
             for _ in 0..n {
                 tally.update(|t| t.by_update += 1);
@@ -141,9 +127,7 @@ fn run(args: &[String]) -> Result<(), String> {
         // `n` fetch_adds of `by_field`.
         "tally-fetch-add" => {
             let n = number(0)?;
-            let tally = target
-                .open(&OpenOptions::<Tally>::new())
-                .map_err(|e| e.to_string())?;
+            let tally = open(&target, &OpenOptions::<Tally>::new())?;
             say("ready");
             for _ in 0..n {
                 tally.by_field.fetch_add(1);
@@ -151,9 +135,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         // Enters an update and never leaves it (killed inside the closure).
         "hold-in-update" => {
-            let shared = target
-                .open(&OpenOptions::<Invariant>::new())
-                .map_err(|e| e.to_string())?;
+            let shared = open(&target, &OpenOptions::<Invariant>::new())?;
             shared.update(|v| {
                 v.advance();
                 v.data[0] = u64::MAX; // half-built: must never be seen
@@ -167,9 +149,7 @@ fn run(args: &[String]) -> Result<(), String> {
         // and the round it sees.
         "wait-change" => {
             let seen = number(0)?;
-            let shared = target
-                .open(&OpenOptions::<Invariant>::new())
-                .map_err(|e| e.to_string())?;
+            let shared = open(&target, &OpenOptions::<Invariant>::new())?;
             say("waiting");
             let version = shared
                 .wait_for_change(seen, Duration::from_secs(20))
@@ -178,9 +158,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         // Measures how long an update takes to get through (after a crash).
         "timed-update" => {
-            let shared = target
-                .open(&OpenOptions::<Invariant>::new())
-                .map_err(|e| e.to_string())?;
+            let shared = open(&target, &OpenOptions::<Invariant>::new())?;
             let started = Instant::now();
             shared.update(Invariant::advance);
             say(&format!("{}", started.elapsed().as_micros()));
@@ -188,6 +166,11 @@ fn run(args: &[String]) -> Result<(), String> {
         other => return Err(format!("unknown role {other:?}")),
     }
     Ok(())
+}
+
+/// Opens a region of `T` at `target`, the error as text for the exit message.
+fn open<T: SharedState>(target: &Target, options: &OpenOptions<T>) -> Result<Shared<T>, String> {
+    target.open(options).map_err(|e| e.to_string())
 }
 
 fn say(line: &str) {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 
 use crate::layout::Fnv1a;
-use crate::os;
+use crate::os::process;
 
 /// Bits of a token that identify the owner (all but the lock's flag).
 pub(crate) const OWNER_MASK: u64 = !(1 << 63);
@@ -38,7 +38,7 @@ fn compute_current() -> u64 {
         }
     });
     let pid = std::process::id() as i32;
-    let token = token_of(pid, os::process_start_time(pid), os::boot_id().as_deref());
+    let token = token_of(pid, process::start_time(pid), process::boot_id().as_deref());
     CURRENT.store(token, Ordering::Relaxed);
     token
 }
@@ -71,10 +71,10 @@ pub(crate) fn is_dead(token: u64) -> bool {
     if pid <= 0 {
         return true; // no process has this pid: a damaged or forged word
     }
-    if !os::process_exists(pid) {
+    if !process::exists(pid) {
         return true;
     }
-    match (os::process_start_time(pid), os::boot_id()) {
+    match (process::start_time(pid), process::boot_id()) {
         (Some(start), Some(boot)) => token_of(pid, Some(start), Some(&boot)) != token,
         _ => false,
     }
@@ -97,14 +97,14 @@ mod tests {
     fn other_boots_and_reused_pids_are_dead() {
         let me = current();
         let pid = std::process::id() as i32;
-        let start = os::process_start_time(pid);
+        let start = process::start_time(pid);
         assert!(is_dead(token_of(pid, start, Some("another-boot"))));
         assert!(is_dead(token_of(
             pid,
             start.map(|s| s + 1),
-            os::boot_id().as_deref()
+            process::boot_id().as_deref()
         )));
-        assert_eq!(token_of(pid, start, os::boot_id().as_deref()), me);
+        assert_eq!(token_of(pid, start, process::boot_id().as_deref()), me);
         // pid_max is at most 2^22 on Linux: this pid is never in use.
         assert!(is_dead(token_of(0x7fff_fff0, Some(1), Some("x"))));
     }

@@ -52,17 +52,12 @@ fn racing_creators_all_see_the_initial_value() {
     }
 }
 
-/// A creator killed at each step of initialisation leaves a region that the
-/// next opener initialises, promptly.
+/// A creator of a missing region builds it out of sight and links it into
+/// place: stopped at any step, it blocks nobody, and killed there, it
+/// leaves nothing behind.
 #[test]
-fn creator_killed_during_initialisation_is_recovered() {
-    for point in [
-        "created",
-        "initialising",
-        "header-written",
-        "allocated",
-        "before-publish",
-    ] {
+fn creator_stopped_or_killed_while_creating_blocks_nobody() {
+    for point in ["created", "header-written", "allocated", "before-publish"] {
         for scratch in Scratch::both() {
             let mut creator = Helper::start(
                 "race",
@@ -71,16 +66,62 @@ fn creator_killed_during_initialisation_is_recovered() {
                 &[("SHM_RUNTIME_PAUSE_AT", point)],
             );
             assert_eq!(creator.line(), format!("shm-runtime: paused at {point}"));
+            assert!(
+                !scratch.target.backing_path().exists(),
+                "{point}: a region under construction is visible under its name"
+            );
 
-            // While the creator lives (and holds the init lock, past
-            // "created"), a bounded open times out instead of hanging.
-            if point != "created" {
-                let err = scratch
-                    .target
-                    .open(Foo::options().timeout(Duration::from_millis(50)))
-                    .unwrap_err();
-                assert!(matches!(err, Error::Timeout { .. }), "{point}: {err:?}");
+            // A bounded open does not wait for the stopped creator: it
+            // creates the region itself.
+            let foo = scratch
+                .target
+                .open(
+                    Foo::options()
+                        .timeout(Duration::from_millis(50))
+                        .initial(Foo { bar: 7, baz: 8 }),
+                )
+                .unwrap();
+            assert!(foo.created(), "{point}");
+            assert_eq!((foo.bar.get(), foo.baz.get()), (7, 8), "{point}");
+
+            creator.kill();
+            let again = scratch.target.open(Foo::options().create(false)).unwrap();
+            assert!(!again.created());
+            assert_eq!((again.bar.get(), again.baz.get()), (7, 8), "{point}");
+            if let Target::File(path) = &scratch.target {
+                let entries = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+                assert_eq!(entries, 1, "{point}: the killed creator left a file behind");
             }
+        }
+    }
+}
+
+/// An existing empty object is initialised in place under its init lock: a
+/// bounded open waits for a live initialiser, and one killed at any step
+/// leaves an object the next opener initialises, promptly.
+#[test]
+fn initialiser_of_an_empty_object_killed_half_way_is_recovered() {
+    for point in [
+        "initialising",
+        "header-written",
+        "allocated",
+        "before-publish",
+    ] {
+        for scratch in Scratch::both() {
+            std::fs::File::create(scratch.target.backing_path()).unwrap();
+            let mut creator = Helper::start(
+                "race",
+                &scratch.target,
+                &[],
+                &[("SHM_RUNTIME_PAUSE_AT", point)],
+            );
+            assert_eq!(creator.line(), format!("shm-runtime: paused at {point}"));
+
+            let err = scratch
+                .target
+                .open(Foo::options().timeout(Duration::from_millis(50)))
+                .unwrap_err();
+            assert!(matches!(err, Error::Timeout { .. }), "{point}: {err:?}");
 
             creator.kill();
             let started = Instant::now();
@@ -94,6 +135,7 @@ fn creator_killed_during_initialisation_is_recovered() {
                 started.elapsed()
             );
             // The dead creator never published: this opener initialised it.
+            assert!(foo.created(), "{point}");
             assert_eq!(
                 (foo.bar.get(), foo.baz.get()),
                 (7, 8),

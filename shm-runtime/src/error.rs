@@ -53,20 +53,33 @@ pub enum Error {
 
     /// The region was made for another struct layout.
     #[error(
-        "{location}: layout mismatch: expected a region of `{expected}` (fingerprint {expected_fingerprint:#018x}, {expected_size} bytes, align {expected_align}), found {} (fingerprint {found_fingerprint:#018x}, {found_size} bytes, align {found_align})",
-        found_name(found)
+        "{location}: layout mismatch: expected a region of `{expected}` ({expected_size} bytes, align {}, fingerprint {:#018x}), found {} ({found_size} bytes, align {}, fingerprint {:#018x}){}",
+        detail.expected_align,
+        detail.expected_fingerprint,
+        found_name(found),
+        detail.found_align,
+        detail.found_fingerprint,
+        differences_text(&detail.differences)
     )]
     LayoutMismatch {
         location: Location,
         expected: &'static str,
-        expected_fingerprint: u64,
-        expected_size: u64,
-        expected_align: u64,
         /// The type recorded in the region, when its schema names one.
         found: Option<String>,
-        found_fingerprint: u64,
+        expected_size: u64,
         found_size: u64,
-        found_align: u64,
+        /// Alignments, fingerprints and what differs.
+        detail: Box<LayoutMismatchDetail>,
+    },
+
+    /// The caller may not open the object as asked.
+    #[error("{location}: permission denied: {needed}{hint}")]
+    PermissionDenied {
+        location: Location,
+        /// The access that was needed, e.g. "opening it read-write needs read and write permission".
+        needed: &'static str,
+        /// What to do instead, empty or starting with a separator.
+        hint: &'static str,
     },
 
     /// The file or object is shorter than its header records.
@@ -94,6 +107,11 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The region cannot be created as asked (say, its struct is too large
+    /// for the format). Nothing was created.
+    #[error("{location}: cannot create this region: {reason}")]
+    Unsupported { location: Location, reason: String },
+
     /// `from_bytes` got a slice of the wrong length.
     #[error("cannot read a `{type_name}` from {found} bytes: expected exactly {expected}")]
     WrongSize {
@@ -103,10 +121,30 @@ pub enum Error {
     },
 }
 
+/// The rest of a [`Error::LayoutMismatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LayoutMismatchDetail {
+    pub expected_align: u64,
+    pub found_align: u64,
+    pub expected_fingerprint: u64,
+    pub found_fingerprint: u64,
+    /// What differs, from the schema the region embeds (fields added,
+    /// removed, renamed, retyped, moved), when it could be read.
+    pub differences: Option<String>,
+}
+
 fn found_name(found: &Option<String>) -> String {
     match found {
         Some(name) => format!("a region of `{name}`"),
         None => "a region of another type".to_owned(),
+    }
+}
+
+fn differences_text(differences: &Option<String>) -> String {
+    match differences {
+        Some(text) => format!(": {text}"),
+        None => String::new(),
     }
 }
 

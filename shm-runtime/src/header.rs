@@ -52,14 +52,38 @@ pub(crate) struct Geometry {
 
 impl Geometry {
     /// The geometry a new region for a payload of `size` bytes aligned to
-    /// `align`, with a schema of `schema_len` bytes, gets.
-    pub(crate) fn for_payload(size: usize, align: usize, schema_len: usize) -> Geometry {
-        let payload_offset = round_up(PAGE, align.max(64));
-        let journal_offset = round_up(payload_offset + size, 64);
-        let journal_len = journal_len(size);
-        let schema_offset = journal_offset + journal_len;
-        let total_len = round_up(schema_offset + schema_len, PAGE);
-        Geometry {
+    /// `align`, with a schema of `schema_len` bytes, gets; an error (saying
+    /// why) for a region this library would refuse to open, so a creator
+    /// never makes one its own decoder refuses.
+    pub(crate) fn for_payload(
+        size: usize,
+        align: usize,
+        schema_len: usize,
+    ) -> Result<Geometry, String> {
+        if !align.is_power_of_two() || align > PAGE {
+            return Err(format!(
+                "the struct's alignment {align} is not a power of two up to the page size {PAGE}"
+            ));
+        }
+        let too_large =
+            || format!("a {size}-byte struct needs a region over the {MAX_REGION_LEN}-byte limit");
+        let payload_offset = PAGE;
+        let journal_offset = payload_offset
+            .checked_add(size)
+            .and_then(|end| checked_round_up(end, 64))
+            .ok_or_else(too_large)?;
+        let journal_len = size
+            .checked_add(63)
+            .and_then(|n| (n / 64).checked_mul(128))
+            .ok_or_else(too_large)?;
+        let schema_offset = journal_offset
+            .checked_add(journal_len)
+            .ok_or_else(too_large)?;
+        let total_len = schema_offset
+            .checked_add(schema_len)
+            .and_then(|end| checked_round_up(end, PAGE))
+            .ok_or_else(too_large)?;
+        let geometry = Geometry {
             payload_offset: payload_offset as u64,
             payload_size: size as u64,
             payload_align: align as u64,
@@ -68,8 +92,14 @@ impl Geometry {
             schema_offset: schema_offset as u64,
             schema_len: schema_len as u64,
             total_len: total_len as u64,
-        }
+        };
+        geometry.check()?;
+        Ok(geometry)
     }
+}
+
+fn checked_round_up(n: usize, to: usize) -> Option<usize> {
+    n.checked_next_multiple_of(to)
 }
 
 /// Room for a whole-struct redo record: the old and the new value, each
@@ -391,7 +421,7 @@ mod tests {
     fn sample() -> Header {
         Header {
             fingerprint: 0x1234_5678_9abc_def0,
-            geometry: Geometry::for_payload(8, 4, 100),
+            geometry: Geometry::for_payload(8, 4, 100).unwrap(),
         }
     }
 
@@ -500,7 +530,7 @@ mod properties {
         #[test]
         fn accepted_geometry_is_in_bounds(size in 1usize..100_000, align_log in 0u32..13, schema in 0usize..10_000) {
             let align = 1usize << align_log;
-            let g = Geometry::for_payload(size, align, schema);
+            let g = Geometry::for_payload(size, align, schema).unwrap();
             let encoded = Header { fingerprint: 1, geometry: g }.encode();
             let mut published = encoded;
             put_u32(&mut published, STATE_OFFSET, STATE_READY);

@@ -41,19 +41,23 @@
 #![cfg(target_os = "linux")]
 
 mod cell;
+mod deadline;
 mod error;
 mod fault;
 mod header;
 mod layout;
 mod os;
+mod raw;
+mod read_only;
 mod region;
 mod shared;
 mod sync;
 mod traits;
 
 pub use cell::{Scalar, SharedCell};
-pub use error::{Error, Location, Result};
+pub use error::{Error, LayoutMismatchDetail, Location, Result};
 pub use layout::{FieldInfo, Primitive, TypeInfo};
+pub use read_only::ReadOnly;
 pub use region::{remove_shm, OpenOptions};
 pub use shared::Shared;
 pub use traits::{as_bytes, from_bytes, SharedField, SharedState};

@@ -1,26 +1,31 @@
-//! Opening a region: create-or-open, validation, mapping; [`OpenOptions`]
-//! and the handle [`Shared`].
+//! Opening a region: create-or-open, validation, mapping; [`OpenOptions`].
 //!
 //! # The create-or-open protocol
 //!
-//! 1. Open the object, or create it with `O_EXCL` (losing that race just
-//!    means opening the winner's object).
-//! 2. Read its first bytes with `pread`, never through a mapping, and
-//!    decode them ([`Header::decode`]). A published region is checked against
-//!    the type and the object's length, then mapped: the fast path, with no
-//!    lock.
-//! 3. Anything else that is ours (an empty object, or our magic with the
-//!    `INITIALISING` state) is either being initialised right now or was
-//!    abandoned by a creator that died. Take the object's exclusive `flock`
-//!    (bounded wait): a live creator holds it until it publishes, and the
-//!    kernel releases a dead creator's. Under the lock, decode again: now
-//!    either the region is published, or nobody is initialising it and this
-//!    call does, from scratch.
-//! 4. Initialising writes the header (magic first, state `INITIALISING`),
-//!    reserves the whole length with `posix_fallocate`, writes the initial
-//!    value and the schema, maps, and publishes with a `Release` store of
-//!    `READY`, which every opener pairs with its `pread` of the header and
-//!    an `Acquire` fence (see `map_published`).
+//! 1. Open the object if it exists. Read its first bytes with `pread`,
+//!    never through a mapping, and decode them ([`Header::decode`]). A
+//!    published region is checked against the type and the object's
+//!    length, its storage is reserved, and it is mapped: the fast path,
+//!    with no lock.
+//! 2. If it does not exist, build it complete and published in a nameless
+//!    file in the same directory (`O_TMPFILE`; `/dev/shm` for shm objects),
+//!    then link it into place (`linkat`, which never replaces anything).
+//!    Nobody ever sees a region of ours half-made under its name, a creator
+//!    killed at any step leaves nothing behind, and the call that linked it
+//!    is the one whose initial value it holds. Losing the link race means
+//!    opening the winner's region (step 1), or `AlreadyExists` for
+//!    `create_new`.
+//! 3. An existing object that is empty (say, made by `touch`), or ours but
+//!    unpublished (a creator of an empty object killed half-way), is
+//!    initialised in place under its exclusive `flock` (bounded wait): a
+//!    live initialiser holds the lock until it publishes, and the kernel
+//!    releases a dead one's. Under the lock, decode again: now either the
+//!    region is published, or nobody is initialising it and this call does,
+//!    at full length (an object is never shrunk: another process may map
+//!    it).
+//! 4. Publication is a `Release` store of `READY`, which every opener pairs
+//!    with its `pread` of the header and an `Acquire` fence (see
+//!    `map_published`).
 //!
 //! Nothing is written to an object before its first bytes have been read and
 //! found to be ours or empty, so a foreign file is never changed.
@@ -28,14 +33,16 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use memmap2::MmapRaw;
 
-use crate::error::{Error, Location, Result};
+use crate::deadline::Deadline;
+use crate::error::{Error, LayoutMismatchDetail, Location, Result};
 use crate::fault;
 use crate::header::{self, Decoded, Geometry, Header, HEADER_LEN, STATE_OFFSET, STATE_READY};
-use crate::os::{self, OpenMode};
+use crate::os::{self, Access};
+use crate::read_only::ReadOnly;
 use crate::shared::Shared;
 use crate::traits::{as_bytes, SharedState};
 use crate::TypeInfo;
@@ -45,16 +52,19 @@ use crate::TypeInfo;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The longest schema read back to name the other type in a layout mismatch.
-const MAX_SCHEMA_PEEK: u64 = 4096;
+const MAX_SCHEMA_PEEK: u64 = 1 << 20;
 
 /// Options for opening a region of `T`, in the manner of
 /// [`std::fs::OpenOptions`]. Also reachable as `T::options()`.
+///
+/// It holds the initial value (if any) on the heap, so options for a struct
+/// of any size can be built and passed around on a small stack.
 pub struct OpenOptions<T: SharedState> {
     create: bool,
     create_new: bool,
     mode: u32,
     timeout: Duration,
-    initial: Option<T>,
+    initial: Option<Box<T>>,
 }
 
 impl<T: SharedState> OpenOptions<T> {
@@ -91,15 +101,34 @@ impl<T: SharedState> OpenOptions<T> {
         self
     }
 
-    /// The value the call that initialises the region writes (default: all
-    /// zero bytes).
+    /// The value written by the call that creates the region (default: all
+    /// zero bytes). A region that already exists keeps its contents: ask
+    /// [`Shared::created`] whether this call made it.
+    ///
+    /// `value` passes through the stack once; for a struct too large for
+    /// that, use [`initial_boxed`](Self::initial_boxed) or
+    /// [`initial_from`](Self::initial_from).
     pub fn initial(&mut self, value: T) -> &mut Self {
+        self.initial = Some(Box::new(value));
+        self
+    }
+
+    /// Like [`initial`](Self::initial), for a value already on the heap.
+    pub fn initial_boxed(&mut self, value: Box<T>) -> &mut Self {
         self.initial = Some(value);
+        self
+    }
+
+    /// Like [`initial`](Self::initial), copying from a reference straight to
+    /// the heap (no `T` on the stack).
+    pub fn initial_from(&mut self, value: &T) -> &mut Self {
+        self.initial = Some(boxed_copy(value));
         self
     }
 
     /// How long to wait for another process that is initialising the region
     /// before giving up with [`Error::Timeout`] (default 5 s).
+    /// `Duration::MAX` waits without a deadline.
     pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
         self.timeout = timeout;
         self
@@ -110,12 +139,16 @@ impl<T: SharedState> OpenOptions<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`], [`Error::AlreadyExists`] per the options;
+    /// [`Error::NotFound`], [`Error::AlreadyExists`] per the options (also
+    /// `NotFound` for a missing directory, or a symbolic link to nothing:
+    /// regions are never created through a link);
+    /// [`Error::PermissionDenied`] without read and write permission;
     /// [`Error::NotSharedState`] for a non-empty file that is not a region
     /// (left untouched); [`Error::LayoutMismatch`] for a region of another
-    /// layout; [`Error::Truncated`] for one shorter than its header records;
-    /// [`Error::Timeout`] if a concurrent creator never finishes;
-    /// [`Error::Io`] for a failed system call (a full disk included).
+    /// layout, naming what differs; [`Error::Truncated`] for one shorter
+    /// than its header records; [`Error::Timeout`] if a concurrent
+    /// initialiser never finishes; [`Error::Io`] for a failed system call (a
+    /// full disk included).
     pub fn open_file<P: AsRef<Path>>(&self, path: P) -> Result<Shared<T>> {
         self.open_at(Location::File(path.as_ref().to_path_buf()))
     }
@@ -131,23 +164,71 @@ impl<T: SharedState> OpenOptions<T> {
         self.open_at(Location::Shm(shm_name(name)?))
     }
 
-    fn open_at(&self, location: Location) -> Result<Shared<T>> {
-        let spec = TypeSpec {
+    /// Opens an existing file-backed region to read only: read permission
+    /// suffices, the mapping is read-only, and nothing is ever created,
+    /// initialised, written or recovered. Of the options, only
+    /// [`timeout`](Self::timeout) applies (the wait for a creator that has
+    /// not published the region yet).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if missing, [`Error::PermissionDenied`] without
+    /// read permission, [`Error::Timeout`] if the region is empty or
+    /// unpublished past the timeout; otherwise as
+    /// [`open_file`](Self::open_file).
+    pub fn open_file_read_only<P: AsRef<Path>>(&self, path: P) -> Result<ReadOnly<T>> {
+        self.open_read_only_at(Location::File(path.as_ref().to_path_buf()))
+    }
+
+    /// Opens an existing POSIX shm region to read only; see
+    /// [`open_file_read_only`](Self::open_file_read_only).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`] before any system call for a name POSIX does
+    /// not allow; otherwise as
+    /// [`open_file_read_only`](Self::open_file_read_only).
+    pub fn open_shm_read_only(&self, name: &str) -> Result<ReadOnly<T>> {
+        self.open_read_only_at(Location::Shm(shm_name(name)?))
+    }
+
+    fn spec(&self) -> TypeSpec<'_> {
+        TypeSpec {
             name: T::NAME,
             fingerprint: T::FINGERPRINT,
             size: size_of::<T>(),
             align: align_of::<T>(),
             ty: T::TYPE,
-            initial: self.initial.as_ref().map(as_bytes),
-        };
+            initial: self.initial.as_deref().map(as_bytes),
+        }
+    }
+
+    fn open_at(&self, location: Location) -> Result<Shared<T>> {
         let request = Request {
             create: self.create || self.create_new,
             create_new: self.create_new,
             mode: self.mode,
             timeout: self.timeout,
         };
-        let region = open_region(&location, &request, &spec)?;
-        Shared::new(region)
+        let mapping = open_region(&location, &request, &self.spec())?;
+        Shared::new(mapping)
+    }
+
+    fn open_read_only_at(&self, location: Location) -> Result<ReadOnly<T>> {
+        let mapping = open_region_read_only(&location, self.timeout, &self.spec())?;
+        ReadOnly::new(mapping)
+    }
+}
+
+/// A heap copy of `value` that never holds a `T` on the stack.
+pub(crate) fn boxed_copy<T: SharedState>(value: &T) -> Box<T> {
+    let mut boxed = Box::<T>::new_uninit();
+    // SAFETY: `boxed` is a fresh allocation for one `T`, so it cannot overlap
+    // `value`; copying all its bytes initialises it, and every bit pattern
+    // of `T` is valid (the `SharedField` contract).
+    unsafe {
+        std::ptr::copy_nonoverlapping(value as *const T, boxed.as_mut_ptr(), 1);
+        boxed.assume_init()
     }
 }
 
@@ -160,7 +241,7 @@ impl<T: SharedState> Default for OpenOptions<T> {
 impl<T: SharedState> Clone for OpenOptions<T> {
     fn clone(&self) -> Self {
         OpenOptions {
-            initial: self.initial,
+            initial: self.initial.as_deref().map(boxed_copy),
             ..*self
         }
     }
@@ -239,57 +320,87 @@ struct Request {
 }
 
 /// A validated, mapped, published region.
-pub(crate) struct Region {
+pub(crate) struct Mapping {
     pub(crate) map: MmapRaw,
     pub(crate) geometry: Geometry,
     pub(crate) location: Location,
+    /// The object's device and inode, which name it to the lock's liveness
+    /// checks (`/proc/<pid>/maps`).
+    #[allow(dead_code)] // read by the lock's liveness checks, landing next
+    pub(crate) object: (u64, u64),
+    pub(crate) access: Access,
+    /// This call created the region (and wrote its initial value).
+    pub(crate) created: bool,
 }
 
-fn open_region(location: &Location, request: &Request, spec: &TypeSpec<'_>) -> Result<Region> {
-    let started = Instant::now();
-    let deadline = started + request.timeout;
-    let (file, created) = open_or_create(location, request, deadline)?;
-    if created {
-        fault::pause_point("created");
+fn open_region(location: &Location, request: &Request, spec: &TypeSpec<'_>) -> Result<Mapping> {
+    let deadline = Deadline::after(request.timeout);
+    loop {
+        if !request.create_new {
+            match os::open_existing(location, Access::ReadWrite) {
+                Ok(file) => return open_existing(location, file, request, spec, &deadline),
+                Err(Error::NotFound { .. }) if request.create => {}
+                Err(e) => return Err(e),
+            }
+        }
+        os::check_not_dangling(location)?;
+        match create(location, request.mode, spec) {
+            Ok(mapping) => return Ok(mapping),
+            // Another process linked its region first: open that one,
+            // unless it keeps vanishing (someone removes it in a loop).
+            Err(Error::AlreadyExists { .. })
+                if !request.create_new && deadline.remaining().is_some() => {}
+            Err(e) => return Err(e),
+        }
     }
+}
+
+/// Opens an existing object read-write: the published fast path, or the
+/// in-place initialisation of an empty or abandoned one under its `flock`.
+fn open_existing(
+    location: &Location,
+    file: std::fs::File,
+    request: &Request,
+    spec: &TypeSpec<'_>,
+    deadline: &Deadline,
+) -> Result<Mapping> {
     if let Some(header) = inspect(location, &file, spec)? {
-        return map_published(location, &file, header);
+        return map_published(location, &file, header, Access::ReadWrite);
     }
-    let lock = os::lock_exclusive(location, file, deadline, started)?;
+    let lock = os::lock_exclusive(location, file, deadline)?;
     match inspect(location, &lock, spec)? {
-        Some(header) => map_published(location, &lock, header),
-        None if !(created || request.create) => Err(Error::NotFound {
+        Some(header) => map_published(location, &lock, header, Access::ReadWrite),
+        None if !request.create => Err(Error::NotFound {
             location: location.clone(),
             detail: ": the object exists but holds no initialised region, and create(false) forbids initialising it".to_owned(),
         }),
-        None => initialise(location, &lock, spec, created),
+        None => initialise_in_place(location, &lock, spec),
     }
 }
 
-/// Opens the object, or creates it if the request allows. Returns whether
-/// this call created it.
-fn open_or_create(
+fn open_region_read_only(
     location: &Location,
-    request: &Request,
-    deadline: Instant,
-) -> Result<(std::fs::File, bool)> {
-    let create = OpenMode::CreateNew { mode: request.mode };
-    if request.create_new {
-        return os::open(location, create).map(|file| (file, true));
-    }
+    timeout: Duration,
+    spec: &TypeSpec<'_>,
+) -> Result<Mapping> {
+    let deadline = Deadline::after(timeout);
+    let file = os::open_existing(location, Access::ReadOnly)?;
+    let mut pause = Duration::from_micros(20);
     loop {
-        match os::open(location, OpenMode::Existing) {
-            Ok(file) => return Ok((file, false)),
-            Err(Error::NotFound { .. }) if request.create => {}
-            Err(e) => return Err(e),
+        if let Some(header) = inspect(location, &file, spec)? {
+            return map_published(location, &file, header, Access::ReadOnly);
         }
-        match os::open(location, create) {
-            Ok(file) => return Ok((file, true)),
-            // Another process created it between our two calls: open theirs,
-            // unless it keeps vanishing (someone is removing it in a loop).
-            Err(Error::AlreadyExists { .. }) if Instant::now() < deadline => {}
-            Err(e) => return Err(e),
-        }
+        // Empty or unpublished: a writer may be initialising it. Poll (a
+        // reader cannot take the init lock without delaying that writer).
+        let Some(left) = deadline.remaining() else {
+            return Err(Error::Timeout {
+                location: location.clone(),
+                waited: deadline.waited(),
+                waiting_for: "a writer to create and publish the region",
+            });
+        };
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(2));
     }
 }
 
@@ -329,13 +440,16 @@ fn inspect(
         return Err(Error::LayoutMismatch {
             location: location.clone(),
             expected: spec.name,
-            expected_fingerprint: spec.fingerprint,
-            expected_size: spec.size as u64,
-            expected_align: spec.align as u64,
             found: recorded_type_name(location, file, g, len),
-            found_fingerprint: header.fingerprint,
+            expected_size: spec.size as u64,
             found_size: g.payload_size,
-            found_align: g.payload_align,
+            detail: Box::new(LayoutMismatchDetail {
+                expected_align: spec.align as u64,
+                found_align: g.payload_align,
+                expected_fingerprint: spec.fingerprint,
+                found_fingerprint: header.fingerprint,
+                differences: None,
+            }),
         });
     }
     if len < g.total_len {
@@ -365,79 +479,155 @@ fn recorded_type_name(
     header::schema_type_name(&schema[..got])
 }
 
-fn map_published(location: &Location, file: &std::fs::File, header: Header) -> Result<Region> {
-    let map = os::map(location, file, header.geometry.total_len)?;
-    let region = Region {
+fn object_id(location: &Location, file: &std::fs::File) -> Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().map_err(|source| Error::Io {
+        location: location.clone(),
+        operation: "fstat",
+        source,
+    })?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+fn map_published(
+    location: &Location,
+    file: &std::fs::File,
+    header: Header,
+    access: Access,
+) -> Result<Mapping> {
+    if access == Access::ReadWrite {
+        // A sparse copy of a region has holes: fill them now, so a full disk
+        // is an error here and not a SIGBUS at the first store.
+        os::reserve(location, file, header.geometry.total_len)?;
+    }
+    let map = os::map(location, file, header.geometry.total_len, access)?;
+    let mapping = Mapping {
         map,
         geometry: header.geometry,
         location: location.clone(),
+        object: object_id(location, file)?,
+        access,
+        created: false,
     };
     // The creator wrote everything it publishes with pwrite before its
-    // `Release` store of READY, and `inspect` read READY with pread. This
-    // fence orders that read before every later access through the mapping
-    // (x86_64 never reorders loads with older loads; on arm64 it is a
-    // `dmb ishld`, which orders all earlier loads, the kernel's copy
-    // included). Loading the state word through the mapping instead would
-    // say the same in Rust's model but fault the header page in on every
-    // open, a cost a process that only uses fields would never pay.
+    // `Release` store of READY (or before linking the object into place),
+    // and `inspect` read READY with pread. This fence orders that read
+    // before every later access through the mapping (x86_64 never reorders
+    // loads with older loads; on arm64 it is a `dmb ishld`, which orders
+    // all earlier loads, the kernel's copy included). Loading the state
+    // word through the mapping instead would say the same in Rust's model
+    // but fault the header page in on every open, a cost a process that
+    // only uses fields would never pay.
     std::sync::atomic::fence(Ordering::Acquire);
-    Ok(region)
+    Ok(mapping)
 }
 
-/// Initialises the region from scratch. The caller holds the init lock and
-/// has seen the object empty or unpublished.
-fn initialise(
-    location: &Location,
-    file: &std::fs::File,
-    spec: &TypeSpec<'_>,
-    created: bool,
-) -> Result<Region> {
-    fault::pause_point("initialising");
+/// The header of a new region for `spec`, and its schema.
+fn new_header(location: &Location, spec: &TypeSpec<'_>) -> Result<(Header, String)> {
     let schema = header::schema_json(spec.name, spec.fingerprint, spec.ty);
-    let geometry = Geometry::for_payload(spec.size, spec.align, schema.len());
+    let geometry =
+        Geometry::for_payload(spec.size, spec.align, schema.len()).map_err(|reason| {
+            Error::Unsupported {
+                location: location.clone(),
+                reason,
+            }
+        })?;
     let header = Header {
         fingerprint: spec.fingerprint,
         geometry,
     };
+    Ok((header, schema))
+}
+
+/// Creates the region complete and published in a nameless object, then
+/// links it into place. `AlreadyExists` if the name was taken first.
+fn create(location: &Location, mode: u32, spec: &TypeSpec<'_>) -> Result<Mapping> {
+    let (header, schema) = new_header(location, spec)?;
+    let g = header.geometry;
+    let unnamed = os::create_unnamed(location, mode)?;
+    fault::pause_point("created");
+    let file = &unnamed.file;
+    let mut bytes = header.encode();
+    bytes[STATE_OFFSET..STATE_OFFSET + 4].copy_from_slice(&STATE_READY.to_le_bytes());
+    os::write_at(location, file, &bytes, 0)?;
+    fault::pause_point("header-written");
+    os::reserve(location, file, g.total_len)?;
+    fault::pause_point("allocated");
+    if let Some(initial) = spec.initial {
+        os::write_at(location, file, initial, g.payload_offset)?;
+    }
+    os::write_at(location, file, schema.as_bytes(), g.schema_offset)?;
+    fault::pause_point("before-publish");
+    os::link_into_place(location, &unnamed)?;
+    let map = os::map(location, file, g.total_len, Access::ReadWrite)?;
+    Ok(Mapping {
+        map,
+        geometry: g,
+        location: location.clone(),
+        object: object_id(location, file)?,
+        access: Access::ReadWrite,
+        created: true,
+    })
+}
+
+/// Initialises an existing empty or abandoned object in place. The caller
+/// holds the init lock and has seen the object empty or unpublished.
+///
+/// The object is never shrunk (a process may still map it, and would fault
+/// on lost pages); everything the new region reads is written explicitly.
+fn initialise_in_place(
+    location: &Location,
+    file: &std::fs::File,
+    spec: &TypeSpec<'_>,
+) -> Result<Mapping> {
+    fault::pause_point("initialising");
+    let (header, schema) = new_header(location, spec)?;
+    let g = header.geometry;
+    let was_empty = os::object_len(location, file)? == 0;
     let written = (|| {
-        // Leftovers of an abandoned creation go first; the magic goes in
-        // before the length grows, so the object is never a run of foreign-
-        // looking zeros.
-        os::set_len(location, file, 0)?;
+        // The magic goes in before the length grows, so the object is never
+        // a run of foreign-looking zeros.
         os::write_at(location, file, &header.encode(), 0)?;
         fault::pause_point("header-written");
-        os::allocate(location, file, geometry.total_len)?;
+        os::reserve(location, file, g.total_len)?;
         fault::pause_point("allocated");
-        if let Some(initial) = spec.initial {
-            os::write_at(location, file, initial, geometry.payload_offset)?;
-        }
-        os::write_at(location, file, schema.as_bytes(), geometry.schema_offset)?;
-        os::map(location, file, geometry.total_len)
+        let zeros = vec![0u8; (g.payload_offset as usize - HEADER_LEN).max(spec.size)];
+        os::write_at(
+            location,
+            file,
+            &zeros[..g.payload_offset as usize - HEADER_LEN],
+            HEADER_LEN as u64,
+        )?;
+        let payload = spec.initial.unwrap_or(&zeros[..spec.size]);
+        os::write_at(location, file, payload, g.payload_offset)?;
+        os::write_at(location, file, schema.as_bytes(), g.schema_offset)?;
+        os::map(location, file, g.total_len, Access::ReadWrite)
     })();
     let map = match written {
         Ok(map) => map,
         Err(e) => {
-            if created {
-                os::remove_created(location);
-            } else {
-                // Leave it as we found it: empty (or unpublished, now empty).
+            if was_empty {
+                // Nobody maps an unpublished object: leave it as we found it.
                 let _ = os::set_len(location, file, 0);
             }
             return Err(e);
         }
     };
-    let region = Region {
+    let mapping = Mapping {
         map,
-        geometry,
+        geometry: g,
         location: location.clone(),
+        object: object_id(location, file)?,
+        access: Access::ReadWrite,
+        created: true,
     };
     fault::pause_point("before-publish");
     // Publishes the header, initial value and schema written above.
-    region.state().store(STATE_READY, Ordering::Release);
-    Ok(region)
+    mapping.state().store(STATE_READY, Ordering::Release);
+    Ok(mapping)
 }
 
-impl Region {
+impl Mapping {
     /// The header's `state` word, in the mapping.
     fn state(&self) -> &AtomicU32 {
         // SAFETY: the mapping is at least one page long (every geometry puts

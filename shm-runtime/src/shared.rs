@@ -4,18 +4,18 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::Deref;
-use std::ptr::NonNull;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::error::{Error, Location, Result};
-use crate::header::{journal_copy_len, journal_len};
-use crate::region::Region;
-use crate::sync::atomic_copy;
-use crate::sync::runs::{self, Run};
-use crate::sync::seqlock::{self, PayloadLayout};
-use crate::sync::{change, lock, SyncArea, SYNC_OFFSET};
+use crate::error::{Location, Result};
+use crate::raw::RawRegion;
+use crate::region::Mapping;
+use crate::sync::runs;
 use crate::traits::{as_bytes, SharedState};
+
+/// Structs up to this size get `update`'s two private copies on the stack;
+/// larger ones on the heap, where an allocation costs little beside copying
+/// the struct, and a thread's stack is not at risk.
+const UPDATE_ON_STACK_MAX: usize = 16 * 1024;
 
 /// An open region holding a `T`.
 ///
@@ -24,140 +24,80 @@ use crate::traits::{as_bytes, SharedState};
 /// operations: [`snapshot`](Self::snapshot), [`update`](Self::update),
 /// [`store`](Self::store), and change notification.
 ///
+/// # Large structs
+///
+/// [`snapshot`](Self::snapshot) and [`store`](Self::store) move one `T`
+/// through the caller's stack, as their signatures say; for a struct too
+/// large for that use [`snapshot_boxed`](Self::snapshot_boxed),
+/// [`snapshot_into`](Self::snapshot_into) and
+/// [`store_from`](Self::store_from), which need no `T`-sized stack.
+/// [`update`](Self::update) keeps its private copies on the heap above
+/// 16 KiB, and opening never needs one (see
+/// [`OpenOptions::initial_boxed`](crate::OpenOptions::initial_boxed)).
+///
 /// Dropping it unmaps the region; the region itself stays (a file until it
 /// is deleted, a shm object until [`remove_shm`](crate::remove_shm) or
 /// reboot).
 pub struct Shared<T: SharedState> {
-    view: NonNull<T::View>,
-    sync: NonNull<SyncArea>,
-    journal: NonNull<u8>,
-    runs: Box<[Run]>,
-    region: Region,
+    raw: RawRegion,
     _type: PhantomData<T>,
 }
 
-// SAFETY: `Shared` owns its mapping. Through `&Shared<T>` one only reaches
-// the view (`Sync`: atomics only, per the `SharedField` contract), the sync
-// area (atomics only) and the journal (accessed through atomics only), so
-// it may be shared and sent across threads.
-unsafe impl<T: SharedState> Send for Shared<T> {}
-// SAFETY: as above.
-unsafe impl<T: SharedState> Sync for Shared<T> {}
-
 impl<T: SharedState> Shared<T> {
-    pub(crate) fn new(region: Region) -> Result<Self> {
-        let g = &region.geometry;
-        let map_len = region.map.len() as u64;
-        let size = size_of::<T>() as u64;
-        let journal_end = g
-            .journal_offset
-            .checked_add(journal_len(size_of::<T>()) as u64);
-        // Checked by `Header::decode` for a published region and true by
-        // construction for one this call made; checked again here because
-        // the pointers below rely on it.
-        let fits = g.payload_size == size
-            && g.payload_offset % 64 == 0
-            && g.payload_offset % align_of::<T>() as u64 == 0
-            && g.payload_offset + size <= map_len
-            && g.journal_offset % 64 == 0
-            && journal_end.is_some_and(|end| end <= map_len)
-            && (SYNC_OFFSET + size_of::<SyncArea>()) as u64 <= g.payload_offset;
-        if !fits {
-            return Err(Error::NotSharedState {
-                location: region.location.clone(),
-                reason: format!(
-                    "payload at {} ({} bytes) or journal at {} does not fit the {map_len}-byte mapping",
-                    g.payload_offset, g.payload_size, g.journal_offset
-                ),
-            });
-        }
-        let base = region.map.as_mut_ptr();
-        let at = |offset: u64| {
-            // SAFETY: every offset used below is inside the mapping (checked
-            // above), so the pointer stays in bounds.
-            NonNull::new(unsafe { base.add(offset as usize) })
-        };
-        let (Some(view), Some(sync), Some(journal)) = (
-            at(g.payload_offset),
-            at(SYNC_OFFSET as u64),
-            at(g.journal_offset),
-        ) else {
-            return Err(Error::NotSharedState {
-                location: region.location.clone(),
-                reason: "mapped at address 0".to_owned(),
-            });
-        };
+    pub(crate) fn new(mapping: Mapping) -> Result<Self> {
+        let runs = runs::runs(T::TYPE).into_boxed_slice();
         Ok(Shared {
-            view: view.cast(),
-            sync: sync.cast(),
-            journal,
-            runs: runs::runs(T::TYPE).into_boxed_slice(),
-            region,
+            raw: RawRegion::new(mapping, size_of::<T>(), align_of::<T>(), runs)?,
             _type: PhantomData,
         })
     }
 
     /// Where this region lives.
     pub fn location(&self) -> &Location {
-        &self.region.location
+        self.raw.location()
     }
 
-    fn sync(&self) -> &SyncArea {
-        // SAFETY: the sync area lies at SYNC_OFFSET of the mapping, which is
-        // page-aligned and lives as long as `self`; the offset is a multiple
-        // of its 64-byte alignment (asserted in `sync`). It holds only
-        // atomics, valid for every bit pattern.
-        unsafe { self.sync.as_ref() }
-    }
-
-    fn payload_layout(&self) -> PayloadLayout<'_> {
-        let journal = self.journal.as_ptr().cast_const();
-        PayloadLayout {
-            area: self.sync(),
-            payload: self.view.as_ptr().cast::<u8>().cast_const(),
-            journal_old: journal,
-            // SAFETY: the journal holds two copies of `journal_copy_len`
-            // bytes (checked in `new`), so this stays inside it.
-            journal_new: unsafe { journal.add(journal_copy_len(size_of::<T>())) },
-            size: size_of::<T>(),
-            runs: &self.runs,
-        }
+    /// Whether the call that opened this handle created the region (and so
+    /// wrote the [`initial`](crate::OpenOptions::initial) value). `false`
+    /// when the region already existed: its contents were kept, and the
+    /// initial value was not used.
+    pub fn created(&self) -> bool {
+        self.raw.created()
     }
 
     /// A consistent copy of the whole struct: equal to the state after some
     /// complete [`update`](Self::update), with field-level writes applied
     /// individually. Takes no lock and never blocks a writer; if it finds a
-    /// publish left half-done by a dead writer, it completes it.
+    /// publish left half-done by a dead writer, it completes it, and it
+    /// never waits on a stuck writer for more than a few milliseconds.
+    ///
+    /// Needs one `T` of stack; see [`snapshot_boxed`](Self::snapshot_boxed).
     #[inline]
     pub fn snapshot(&self) -> T {
         let mut value = MaybeUninit::<T>::uninit();
-        self.snapshot_to(value.as_mut_ptr());
-        // SAFETY: `snapshot_to` wrote all `size_of::<T>()` bytes, and every
+        // SAFETY: `value` is valid for writes of `size_of::<T>()` bytes.
+        unsafe { self.raw.read_into(value.as_mut_ptr().cast()) };
+        // SAFETY: `read_into` wrote all `size_of::<T>()` bytes, and every
         // bit pattern is a valid `T` (the `SharedField` contract).
         unsafe { value.assume_init() }
     }
 
-    /// Like [`snapshot`](Self::snapshot), into an existing value: saves the
-    /// copy out of the return value for large structs.
+    /// Like [`snapshot`](Self::snapshot), into an existing value: no copy
+    /// through the stack.
     #[inline]
     pub fn snapshot_into(&self, out: &mut T) {
-        self.snapshot_to(out);
+        // SAFETY: `out` is valid for writes of a `T`.
+        unsafe { self.raw.read_into((out as *mut T).cast()) };
     }
 
-    #[inline(always)]
-    fn snapshot_to(&self, out: *mut T) {
-        // SAFETY: the payload is valid for `size_of::<T>()` bytes, 64-aligned
-        // (checked in `new`) and only accessed atomically; `out` is valid for
-        // writes of a `T`.
-        unsafe {
-            seqlock::read(
-                self.sync(),
-                self.view.as_ptr().cast::<u8>(),
-                out.cast::<u8>(),
-                size_of::<T>(),
-                || self.payload_layout(),
-            )
-        };
+    /// Like [`snapshot`](Self::snapshot), straight into a new heap
+    /// allocation: for structs too large for the stack.
+    pub fn snapshot_boxed(&self) -> Box<T> {
+        let mut boxed = Box::<T>::new_uninit();
+        // SAFETY: the allocation is valid for writes of a `T`.
+        unsafe { self.raw.read_into(boxed.as_mut_ptr().cast()) };
+        // SAFETY: fully written above; every bit pattern is a valid `T`.
+        unsafe { boxed.assume_init() }
     }
 
     /// Runs `f` on a private copy of the struct and publishes the result,
@@ -171,75 +111,103 @@ impl<T: SharedState> Shared<T> {
     /// region as it was before or after the update.
     ///
     /// If `f` panics, nothing is published and the lock is released.
-    /// Calling `update` (or `store`) on the same region from inside `f`
-    /// deadlocks.
+    ///
+    /// # Panics
+    ///
+    /// If called (directly or through [`store`](Self::store)) from inside
+    /// an `update` closure on the same region in the same thread, which
+    /// could otherwise only deadlock: change the struct through `f`'s
+    /// argument instead.
     #[inline]
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let area = self.sync();
-        let guard = lock::lock(area);
-        if guard.inherited || area.journal_target.load(Ordering::Relaxed) != 0 {
-            self.payload_layout().recover(&guard);
-        }
-        let mut old = MaybeUninit::<T>::uninit();
-        // SAFETY: we hold the lock, so no publish overlaps this copy (field
-        // writes may, each one atomic); the payload is valid, 64-aligned and
-        // only accessed atomically; every bit pattern is a valid `T`.
-        let old = unsafe {
-            atomic_copy::load(
-                self.view.as_ptr().cast::<u8>(),
-                old.as_mut_ptr().cast::<u8>(),
-                size_of::<T>(),
-            );
-            old.assume_init()
-        };
-        let mut new = old;
-        let result = f(&mut new);
-        let (old, new) = (as_bytes(&old), as_bytes(&new));
-        let layout = self.payload_layout();
-        if old != new {
-            layout.publish(&guard, old, new);
+        // Two functions, so that only the one that runs has the copies in
+        // its frame (a branch inside one function would reserve stack for
+        // them even when it takes the heap path).
+        if size_of::<T>() <= UPDATE_ON_STACK_MAX {
+            self.update_on_stack(f)
         } else {
-            layout.publish_unchanged(&guard);
+            self.update_on_heap(f)
         }
-        // The unlock's SeqCst swap orders the version move before the check
-        // for waiters; waking after the unlock means a woken waiter on this
-        // CPU does not find the lock still held.
-        drop(guard);
-        change::wake_waiters(area);
+    }
+
+    #[inline]
+    fn update_on_stack<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut old = MaybeUninit::<T>::uninit();
+        let mut new = MaybeUninit::<T>::uninit();
+        self.update_in(&mut old, &mut new, f)
+    }
+
+    #[inline(never)]
+    fn update_on_heap<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut copies = Box::<[MaybeUninit<T>; 2]>::new_uninit();
+        // SAFETY: the allocation holds an array of `MaybeUninit`, which
+        // needs no initialisation, and is not aliased.
+        let [old, new] = unsafe { &mut *copies.as_mut_ptr() };
+        self.update_in(old, new, f)
+    }
+
+    /// `update` with its two private copies in `old` and `new`.
+    #[inline(always)]
+    fn update_in<R>(
+        &self,
+        old: &mut MaybeUninit<T>,
+        new: &mut MaybeUninit<T>,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
+        let guard = self.raw.lock();
+        // SAFETY: both are valid for writes of a `T`; after the copies every
+        // byte is written, and every bit pattern is a valid `T`.
+        let (old, new) = unsafe {
+            self.raw.read_locked(&guard, old.as_mut_ptr().cast());
+            std::ptr::copy_nonoverlapping(old.as_ptr(), new.as_mut_ptr(), 1);
+            (old.assume_init_ref(), new.assume_init_mut())
+        };
+        let result = f(new);
+        self.raw
+            .publish_and_unlock(guard, as_bytes(old), as_bytes(new));
         result
     }
 
     /// Replaces the whole struct: `update(|f| *f = value)`.
     pub fn store(&self, value: T) {
-        self.update(|current| *current = value);
+        self.store_from(&value);
+    }
+
+    /// Like [`store`](Self::store), from a reference: no `T` on the stack.
+    pub fn store_from(&self, value: &T) {
+        self.update(|current| {
+            // SAFETY: both point to a valid `T`, and they do not overlap:
+            // `current` is `update`'s private copy.
+            unsafe { std::ptr::copy_nonoverlapping(value as *const T, current as *mut T, 1) }
+        });
     }
 
     /// The region's version: it moves on every `update`, `store` and
-    /// `notify`, in any process. Field-level writes do not move it.
+    /// `notify`, in any process. Field-level writes do not move it: call
+    /// [`notify`](Self::notify) after them to announce them.
     pub fn version(&self) -> u64 {
-        change::current(self.sync())
+        self.raw.version()
     }
 
     /// Moves the version and wakes every process in
     /// [`wait_for_change`](Self::wait_for_change): for announcing
-    /// field-level writes. Returns the new version.
+    /// field-level writes. One atomic instruction, and a system call only
+    /// when some process waits. Returns the new version.
     pub fn notify(&self) -> u64 {
-        change::notify(self.sync())
+        self.raw.notify()
     }
 
-    /// Sleeps (on a futex, no spinning) until the version differs from
-    /// `seen`, and returns the new version. The change that moved it is
-    /// visible to this process when this returns.
+    /// Sleeps (on a futex, after no spinning) until the version differs
+    /// from `seen`, and returns the new version. The change that moved it
+    /// is visible to this process when this returns. `Duration::MAX` waits
+    /// without a deadline.
     ///
     /// # Errors
     ///
-    /// [`Error::Timeout`] if the version is still `seen` after `timeout`.
+    /// [`Error::Timeout`](crate::Error::Timeout) if the version is still
+    /// `seen` after `timeout`.
     pub fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64> {
-        change::wait(self.sync(), seen, timeout).ok_or_else(|| Error::Timeout {
-            location: self.region.location.clone(),
-            waited: timeout,
-            waiting_for: "the region's version to change",
-        })
+        self.raw.wait_for_change(seen, timeout)
     }
 
     /// Makes a file-backed region durable (`msync`); a no-op for POSIX shm,
@@ -247,16 +215,9 @@ impl<T: SharedState> Shared<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if `msync` fails.
+    /// [`Error::Io`](crate::Error::Io) if `msync` fails.
     pub fn flush(&self) -> Result<()> {
-        match &self.region.location {
-            Location::Shm(_) => Ok(()),
-            Location::File(_) => self.region.map.flush().map_err(|source| Error::Io {
-                location: self.region.location.clone(),
-                operation: "msync",
-                source,
-            }),
-        }
+        self.raw.flush()
     }
 }
 
@@ -265,13 +226,13 @@ impl<T: SharedState> Deref for Shared<T> {
 
     #[inline]
     fn deref(&self) -> &T::View {
-        // SAFETY: `view` points at `size_of::<T>()` bytes inside the mapping,
-        // aligned for `T` and so for `T::View` (same size and alignment, by
-        // the `SharedField` contract), and the mapping lives as long as
+        // SAFETY: the payload is `size_of::<T>()` bytes inside the mapping,
+        // aligned for `T` (checked by `RawRegion::new`) and so for `T::View`
+        // (same size and alignment, by the `SharedField` contract), and the mapping lives as long as
         // `self`. `T::View` is made only of atomics and is valid for every
         // bit pattern, so a shared reference to it is sound while other
         // processes read and write the same bytes atomically.
-        unsafe { self.view.as_ref() }
+        unsafe { self.raw.payload().cast::<T::View>().as_ref() }
     }
 }
 
@@ -279,7 +240,7 @@ impl<T: SharedState> fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
             .field("type", &T::NAME)
-            .field("location", &self.region.location)
+            .field("location", self.location())
             .field("version", &self.version())
             .finish_non_exhaustive()
     }

@@ -8,16 +8,19 @@ pub(crate) mod process;
 
 use std::fs::File;
 use std::io;
-use std::os::fd::AsFd;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use memmap2::{MmapOptions, MmapRaw};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::sys::stat::Mode;
 
+use crate::deadline::Deadline;
 use crate::error::{Error, Location};
 
 fn io_error(location: &Location, operation: &'static str, source: io::Error) -> Error {
@@ -32,49 +35,217 @@ fn errno_error(location: &Location, operation: &'static str, errno: Errno) -> Er
     io_error(location, operation, io::Error::from(errno))
 }
 
-/// How [`open`] should treat a missing object.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum OpenMode {
-    /// Open an existing object; `NotFound` if missing.
-    Existing,
-    /// Create it with these permission bits; `AlreadyExists` if present.
-    CreateNew { mode: u32 },
+/// Whether an object is opened to read only, or to read and write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    ReadOnly,
+    ReadWrite,
 }
 
-/// Opens (or exclusively creates) the file or shm object, read-write.
-pub(crate) fn open(location: &Location, how: OpenMode) -> Result<File, Error> {
+/// Where POSIX shm objects live on Linux: `shm_open("/x")` is
+/// `open("/dev/shm/x")`. Creation goes through the directory (see
+/// [`create_unnamed`]).
+const SHM_DIR: &str = "/dev/shm";
+
+/// The path of a shm object, for the calls that take paths.
+fn shm_path(name: &str) -> PathBuf {
+    Path::new(SHM_DIR).join(name.trim_start_matches('/'))
+}
+
+/// Opens an existing file or shm object.
+///
+/// # Errors
+///
+/// `NotFound` (saying why when a directory is missing or the path is a
+/// dangling symbolic link), `PermissionDenied` naming the access needed,
+/// `Io` otherwise.
+pub(crate) fn open_existing(location: &Location, access: Access) -> Result<File, Error> {
     let result = match location {
         Location::File(path) => {
             let mut options = std::fs::OpenOptions::new();
-            options.read(true).write(true);
-            if let OpenMode::CreateNew { mode } = how {
-                options.create_new(true).mode(mode);
-            }
+            options.read(true).write(access == Access::ReadWrite);
             options.open(path)
         }
         Location::Shm(name) => {
-            let (flags, mode) = match how {
-                OpenMode::Existing => (OFlag::O_RDWR, Mode::empty()),
-                OpenMode::CreateNew { mode } => (
-                    OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL,
-                    Mode::from_bits_truncate(mode),
-                ),
+            let flags = match access {
+                Access::ReadOnly => OFlag::O_RDONLY,
+                Access::ReadWrite => OFlag::O_RDWR,
             };
-            nix::sys::mman::shm_open(name.as_str(), flags, mode)
+            nix::sys::mman::shm_open(name.as_str(), flags | OFlag::O_CLOEXEC, Mode::empty())
                 .map(File::from)
                 .map_err(io::Error::from)
         }
     };
-    result.map_err(|source| match source.kind() {
+    result.map_err(|source| open_error(location, source, access))
+}
+
+fn open_error(location: &Location, source: io::Error, access: Access) -> Error {
+    match source.kind() {
         io::ErrorKind::NotFound => Error::NotFound {
             location: location.clone(),
-            detail: String::new(),
+            detail: why_missing(location),
         },
         io::ErrorKind::AlreadyExists => Error::AlreadyExists {
             location: location.clone(),
         },
+        io::ErrorKind::PermissionDenied => match access {
+            Access::ReadWrite => Error::PermissionDenied {
+                location: location.clone(),
+                needed: "opening it read-write needs read and write permission",
+                hint: "; to only read it, open it read-only (open_file_read_only / open_shm_read_only)",
+            },
+            Access::ReadOnly => Error::PermissionDenied {
+                location: location.clone(),
+                needed: "opening it read-only needs read permission",
+                hint: "",
+            },
+        },
         _ => io_error(location, "open", source),
+    }
+}
+
+/// Why a path that could not be opened is missing, as a detail for
+/// [`Error::NotFound`]: a missing directory or a dangling symbolic link.
+fn why_missing(location: &Location) -> String {
+    let Location::File(path) = location else {
+        return String::new();
+    };
+    if let Some(target) = dangling_link_target(path) {
+        return format!(
+            ": it is a symbolic link to {}, which does not exist (regions are never created through a link: create the target, or remove the link)",
+            target.display()
+        );
+    }
+    let dir = parent_dir(path);
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            format!(": its directory {} does not exist", dir.display())
+        }
+        Ok(meta) if !meta.is_dir() => format!(": {} is not a directory", dir.display()),
+        _ => String::new(),
+    }
+}
+
+/// The target of `path` if `path` is a symbolic link whose target does not
+/// exist.
+fn dangling_link_target(path: &Path) -> Option<PathBuf> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() || path.exists() {
+        return None;
+    }
+    std::fs::read_link(path).ok()
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// A new object that is not yet visible under its name: built completely,
+/// then linked into place with [`link_into_place`], so no other process ever
+/// sees it half-made.
+pub(crate) struct Unnamed {
+    pub(crate) file: File,
+    /// The temporary name, where the directory does not support `O_TMPFILE`.
+    temp_path: Option<PathBuf>,
+}
+
+/// Creates a nameless object in the directory the region will live in
+/// (`O_TMPFILE`), with permission bits `mode` (the umask applies). Where the
+/// filesystem lacks `O_TMPFILE`, a uniquely named temporary file in the same
+/// directory stands in.
+pub(crate) fn create_unnamed(location: &Location, mode: u32) -> Result<Unnamed, Error> {
+    let final_path = match location {
+        Location::File(path) => path.clone(),
+        Location::Shm(name) => shm_path(name),
+    };
+    let dir = parent_dir(&final_path);
+    let tmpfile = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(mode)
+        .custom_flags(nix::libc::O_TMPFILE)
+        .open(dir);
+    match tmpfile {
+        Ok(file) => {
+            return Ok(Unnamed {
+                file,
+                temp_path: None,
+            })
+        }
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(nix::libc::EOPNOTSUPP | nix::libc::EISDIR)
+            ) => {}
+        Err(source) => return Err(open_error(location, source, Access::ReadWrite)),
+    }
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let file_name = final_path.file_name().unwrap_or_default().to_string_lossy();
+    let temp_path = dir.join(format!(
+        ".{file_name}.shm-creating-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&temp_path)
+        .map_err(|source| open_error(location, source, Access::ReadWrite))?;
+    Ok(Unnamed {
+        file,
+        temp_path: Some(temp_path),
     })
+}
+
+/// Gives `unnamed` its name. `AlreadyExists` if something (a region, a
+/// file, a link) already has it: nothing is replaced.
+pub(crate) fn link_into_place(location: &Location, unnamed: &Unnamed) -> Result<(), Error> {
+    let final_path = match location {
+        Location::File(path) => path.clone(),
+        Location::Shm(name) => shm_path(name),
+    };
+    let linked = match &unnamed.temp_path {
+        Some(temp) => std::fs::hard_link(temp, &final_path),
+        None => {
+            let proc_path = format!("/proc/self/fd/{}", unnamed.file.as_raw_fd());
+            nix::unistd::linkat(
+                nix::fcntl::AT_FDCWD,
+                proc_path.as_str(),
+                nix::fcntl::AT_FDCWD,
+                &final_path,
+                nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
+            )
+            .map_err(io::Error::from)
+        }
+    };
+    linked.map_err(|source| open_error(location, source, Access::ReadWrite))
+}
+
+impl Drop for Unnamed {
+    /// A temporary name never outlives the creation (linked or not).
+    fn drop(&mut self) {
+        if let Some(temp) = &self.temp_path {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+/// Whether `path` is a symbolic link whose target does not exist, with an
+/// error that says so: an exclusive create finds the name taken, an open
+/// finds nothing behind it.
+pub(crate) fn check_not_dangling(location: &Location) -> Result<(), Error> {
+    match location {
+        Location::File(path) if dangling_link_target(path).is_some() => Err(Error::NotFound {
+            location: location.clone(),
+            detail: why_missing(location),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Removes a shm object by name.
@@ -86,15 +257,6 @@ pub(crate) fn shm_unlink(location: &Location, name: &str) -> Result<(), Error> {
         },
         errno => errno_error(location, "shm_unlink", errno),
     })
-}
-
-/// Removes whatever [`open`] created at `location`, on a failed creation.
-/// Best effort: the creation's own error is the one worth reporting.
-pub(crate) fn remove_created(location: &Location) {
-    let _ = match location {
-        Location::File(path) => std::fs::remove_file(path).map_err(drop),
-        Location::Shm(name) => nix::sys::mman::shm_unlink(name.as_str()).map_err(drop),
-    };
 }
 
 /// The length of the object, refusing anything but a regular file (shm
@@ -149,23 +311,46 @@ pub(crate) fn set_len(location: &Location, file: &File, len: u64) -> Result<(), 
         .map_err(|e| io_error(location, "ftruncate", e))
 }
 
-/// Reserves real storage for `len` bytes, so that a full disk or `/dev/shm`
-/// is an error now rather than a SIGBUS on first touch.
-pub(crate) fn allocate(location: &Location, file: &File, len: u64) -> Result<(), Error> {
+/// Reserves real storage for the first `len` bytes, so that a full disk or
+/// `/dev/shm` is an error now rather than a SIGBUS on first touch.
+///
+/// `fallocate(2)` with mode 0: it grows the object if shorter, allocates
+/// the blocks of any holes (a sparse copy of a region has them) and changes
+/// no byte, so it is safe on a live region other processes write. It is
+/// cheap when the blocks exist, and skipped when `fstat` already counts
+/// them. (glibc's `posix_fallocate` is not used: where the filesystem lacks
+/// `fallocate`, it falls back to writing zeros, which could overwrite
+/// concurrent writes.) Where the filesystem does not support `fallocate`,
+/// nothing can be reserved without writing, and the region is used as is.
+pub(crate) fn reserve(location: &Location, file: &File, len: u64) -> Result<(), Error> {
+    let meta = file
+        .metadata()
+        .map_err(|e| io_error(location, "fstat", e))?;
+    if meta.len() >= len && meta.blocks().saturating_mul(512) >= len {
+        return Ok(());
+    }
     let len = i64::try_from(len).map_err(|_| {
         io_error(
             location,
-            "posix_fallocate",
+            "fallocate",
             io::Error::from(io::ErrorKind::InvalidInput),
         )
     })?;
-    nix::fcntl::posix_fallocate(file.as_fd(), 0, len)
-        .map_err(|errno| errno_error(location, "posix_fallocate", errno))
+    match nix::fcntl::fallocate(file.as_fd(), nix::fcntl::FallocateFlags::empty(), 0, len) {
+        Ok(()) | Err(Errno::EOPNOTSUPP) => Ok(()),
+        Err(Errno::EINTR) => reserve(location, file, len as u64),
+        Err(errno) => Err(errno_error(location, "fallocate", errno)),
+    }
 }
 
-/// Maps the first `len` bytes of `file` shared, read-write. The caller has
-/// checked that the object is at least `len` bytes long.
-pub(crate) fn map(location: &Location, file: &File, len: u64) -> Result<MmapRaw, Error> {
+/// Maps the first `len` bytes of `file` shared, read-write or read-only.
+/// The caller has checked that the object is at least `len` bytes long.
+pub(crate) fn map(
+    location: &Location,
+    file: &File,
+    len: u64,
+    access: Access,
+) -> Result<MmapRaw, Error> {
     let len = usize::try_from(len).map_err(|_| {
         io_error(
             location,
@@ -173,10 +358,16 @@ pub(crate) fn map(location: &Location, file: &File, len: u64) -> Result<MmapRaw,
             io::Error::from(io::ErrorKind::InvalidInput),
         )
     })?;
-    MmapOptions::new()
-        .len(len)
-        .map_raw(file)
-        .map_err(|e| io_error(location, "mmap", e))
+    let options = {
+        let mut options = MmapOptions::new();
+        options.len(len);
+        options
+    };
+    match access {
+        Access::ReadWrite => options.map_raw(file),
+        Access::ReadOnly => options.map_raw_read_only(file),
+    }
+    .map_err(|e| io_error(location, "mmap", e))
 }
 
 /// The exclusive `flock` that guards a region's initialisation. Held by the
@@ -189,8 +380,7 @@ pub(crate) type InitLock = Flock<File>;
 pub(crate) fn lock_exclusive(
     location: &Location,
     file: File,
-    deadline: Instant,
-    waited_since: Instant,
+    deadline: &Deadline,
 ) -> Result<InitLock, Error> {
     let mut file = file;
     let mut pause = Duration::from_micros(20);
@@ -200,15 +390,14 @@ pub(crate) fn lock_exclusive(
             Err((f, Errno::EWOULDBLOCK | Errno::EINTR)) => file = f,
             Err((_, errno)) => return Err(errno_error(location, "flock", errno)),
         }
-        let now = Instant::now();
-        if now >= deadline {
+        let Some(left) = deadline.remaining() else {
             return Err(Error::Timeout {
                 location: location.clone(),
-                waited: now - waited_since,
+                waited: deadline.waited(),
                 waiting_for: "the region's creator to finish initialising it",
             });
-        }
-        thread::sleep(pause.min(deadline - now));
+        };
+        thread::sleep(pause.min(left));
         pause = (pause * 2).min(Duration::from_millis(2));
     }
 }
@@ -219,8 +408,11 @@ pub(crate) fn lock_exclusive(
 /// (`FUTEX_PRIVATE_FLAG` left off): the word is in a `MAP_SHARED` mapping
 /// and the waker is another process.
 pub(crate) fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Duration) {
+    // A relative timeout; clamped far below where the kernel's arithmetic
+    // could overflow (callers loop and re-check anyway).
+    let timeout = timeout.min(Duration::from_secs(1 << 31));
     let timeout = nix::libc::timespec {
-        tv_sec: timeout.as_secs().min(i64::MAX as u64) as nix::libc::time_t,
+        tv_sec: timeout.as_secs() as nix::libc::time_t,
         tv_nsec: timeout.subsec_nanos() as nix::libc::c_long,
     };
     // SAFETY: FUTEX_WAIT reads the aligned u32 at `word`, which lives for the

@@ -9,12 +9,22 @@
 //!
 //! - Word by word, with the widest naturally aligned atomic (8 bytes, then
 //!   4, 2, 1 at the tail).
-//! - On x86_64, loads of whole blocks use 32-byte AVX loads (`vmovdqa`,
-//!   when the CPU has AVX) or 16-byte SSE loads (`movdqa`) in inline
-//!   assembly, which Rust's atomics cannot express. Each is indivisible per
-//!   byte (and per naturally aligned 8 bytes), which is all the seqlock
-//!   needs; the asm block is equivalent to a run of relaxed atomic loads.
-//!   This keeps a 4 KiB snapshot near memcpy speed instead of a third of it.
+//! - On x86_64 processors with AVX, whole 64-byte blocks are loaded with
+//!   16-byte aligned `movdqa` in inline assembly, which Rust's atomics cannot
+//!   express. Intel's SDM (vol. 3A, 9.1.1) and AMD's APM (vol. 2, "Access Atomicity")
+//!   guarantee that such a load is carried out as one single-copy-atomic
+//!   access on processors that enumerate AVX, so every field inside it, of
+//!   whatever width, is read untorn, exactly as by a relaxed load of its own
+//!   width. Nothing wider is used: 32-byte loads have no such guarantee, and
+//!   a field written concurrently (a `set` or `fetch_add`, which does not move
+//!   the sequence) must never be read torn. Without AVX the copy is word by
+//!   word.
+//!
+//! Mixed-size access: a block load overlaps fields that other processes
+//! access with 1-, 2-, 4- and 8-byte atomics. Rust's memory model has no
+//! semantics for racing atomic accesses of different sizes; the hardware
+//! does (above), and crossbeam's `AtomicCell` and the `atomic-memcpy` crate
+//! rely on the same. DESIGN.md states this deviation.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8};
@@ -31,15 +41,11 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     let mut at = 0;
     #[cfg(target_arch = "x86_64")]
     {
-        if len >= 128 && std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: the caller's promise; `len & !127` bytes of whole
-            // blocks fit in both; AVX is present (checked).
-            at = unsafe { load_blocks_avx(src, dst, len & !127) };
-        }
-        if len - at >= 64 {
-            // SAFETY: the caller's promise; `src + at` is still 64-aligned and
-            // the whole 64-byte blocks after it fit in both.
-            at += unsafe { load_blocks(src.add(at), dst.add(at), (len - at) & !63) };
+        if len >= 64 && std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the caller's promise; the whole 64-byte blocks fit in
+            // both; AVX is present (checked), so each 16-byte load is
+            // single-copy atomic.
+            at = unsafe { load_blocks(src, dst, len & !63) };
         }
     }
     // Alignment: `src` is 64-aligned and `at` grows by 64-byte blocks, then
@@ -78,7 +84,8 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// # Safety
 ///
-/// As [`load`], for `bytes` bytes.
+/// As [`load`], for `bytes` bytes, and the CPU supports AVX (without it the
+/// loads are not documented as atomic).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
@@ -110,47 +117,6 @@ unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
             x1 = out(xmm_reg) _,
             x2 = out(xmm_reg) _,
             x3 = out(xmm_reg) _,
-            options(nostack),
-        );
-    }
-    bytes
-}
-
-/// Copies `bytes` (a non-zero multiple of 128) from `src` (32-aligned) to
-/// `dst`, 32 bytes per load. Returns `bytes`.
-///
-/// # Safety
-///
-/// As [`load`], for `bytes` bytes, and the CPU supports AVX.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn load_blocks_avx(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
-    // SAFETY: as in `load_blocks`, with aligned 32-byte loads (`src` is
-    // 64-aligned, offsets are multiples of 32) and `bytes >= 128`. The
-    // upper halves of the ymm registers are cleared before returning.
-    unsafe {
-        core::arch::asm!(
-            "2:",
-            "vmovdqa {y0}, ymmword ptr [{src} + {i}]",
-            "vmovdqa {y1}, ymmword ptr [{src} + {i} + 32]",
-            "vmovdqa {y2}, ymmword ptr [{src} + {i} + 64]",
-            "vmovdqa {y3}, ymmword ptr [{src} + {i} + 96]",
-            "vmovdqu ymmword ptr [{dst} + {i}], {y0}",
-            "vmovdqu ymmword ptr [{dst} + {i} + 32], {y1}",
-            "vmovdqu ymmword ptr [{dst} + {i} + 64], {y2}",
-            "vmovdqu ymmword ptr [{dst} + {i} + 96], {y3}",
-            "add {i}, 128",
-            "cmp {i}, {n}",
-            "jb 2b",
-            "vzeroupper",
-            src = in(reg) src,
-            dst = in(reg) dst,
-            n = in(reg) bytes,
-            i = inout(reg) 0usize => _,
-            y0 = out(ymm_reg) _,
-            y1 = out(ymm_reg) _,
-            y2 = out(ymm_reg) _,
-            y3 = out(ymm_reg) _,
             options(nostack),
         );
     }

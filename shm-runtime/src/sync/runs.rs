@@ -96,6 +96,24 @@ pub(crate) unsafe fn store_changed(dst: *const u8, runs: &[Run], old: &[u8], new
     changed
 }
 
+/// Copies into the private buffer `out` every scalar whose bytes differ
+/// between `old` and `new`, from `new`: what [`store_changed`] would store,
+/// applied to a copy instead of shared memory.
+pub(crate) fn overlay_changed(out: &mut [u8], runs: &[Run], old: &[u8], new: &[u8]) {
+    let len = out.len().min(old.len()).min(new.len());
+    for run in runs {
+        for i in 0..run.count {
+            let at = run.offset + i * run.width;
+            let Some(end) = at.checked_add(run.width).filter(|&end| end <= len) else {
+                break; // cannot happen for runs of this struct; never index out of bounds
+            };
+            if old[at..end] != new[at..end] {
+                out[at..end].copy_from_slice(&new[at..end]);
+            }
+        }
+    }
+}
+
 /// An atomic the width of a scalar, for [`store_run`].
 trait StoreAtomic<V> {
     fn store_release(&self, value: V);
@@ -242,5 +260,10 @@ mod tests {
         assert_eq!(shared.0, expected);
         // SAFETY: as above.
         assert!(!unsafe { store_changed(shared.0.as_mut_ptr(), &runs(&TOP), &new, &new) });
+
+        // The overlay on a private copy leaves the same bytes.
+        let mut copy = [0xee; 40];
+        overlay_changed(&mut copy, &runs(&TOP), &old, &new);
+        assert_eq!(copy, expected);
     }
 }

@@ -20,10 +20,17 @@
 //!
 //! Load `seq` (`Acquire`); if even, copy the payload with atomic loads,
 //! `Acquire` fence, load `seq` again; equal means no publish overlapped the
-//! copy (crossbeam's `SeqLock` protocol). If `seq` stays odd for a whole
-//! liveness period, the reader checks whether the lock's owner is alive; if
-//! not, it takes the lock and recovers itself, so a dead writer never makes
-//! a reader spin forever.
+//! copy (crossbeam's `SeqLock` protocol).
+//!
+//! If `seq` stays odd for a whole liveness period, the publish is stuck: its
+//! writer died, or is descheduled or stopped. A reader that may write checks
+//! whether the lock's owner is dead and, if so, takes the lock and recovers
+//! itself. Otherwise (the owner lives, its liveness cannot be told, or the
+//! reader may only read) it reads the state the committed journal entry
+//! describes: the payload with every scalar the entry changes taken from
+//! its new copy, which is exactly what the publish (or a recovery of it)
+//! leaves. So no reader ever waits on a writer for more than a liveness
+//! period, whatever became of it.
 
 use std::hint::spin_loop;
 use std::sync::atomic::fence;
@@ -46,6 +53,8 @@ pub(crate) struct PayloadLayout<'a> {
     pub journal_new: *const u8,
     pub size: usize,
     pub runs: &'a [Run],
+    /// The handle may write: it can recover a dead writer's publish.
+    pub writable: bool,
 }
 
 /// Spins on an odd sequence before checking on the writer.
@@ -81,7 +90,10 @@ pub(crate) unsafe fn read<'a>(
             spins += 1;
             spin_loop();
         } else {
-            layout().wait_for_writer();
+            // SAFETY: the caller's promise about `out`.
+            if unsafe { layout().read_stuck(out) } {
+                return;
+            }
             spins = 0;
         }
     }
@@ -89,21 +101,83 @@ pub(crate) unsafe fn read<'a>(
 
 impl PayloadLayout<'_> {
     /// A publish has been in progress for a while: give its (live, maybe
-    /// descheduled) writer a liveness period to finish, then, if it still
-    /// has not, check whether it died and recover its publish if so.
+    /// descheduled) writer a liveness period to finish. If it has not, and
+    /// this handle may write and the lock's owner is dead, recover the
+    /// publish and return `false` (the caller reads again). Otherwise read
+    /// the state the committed journal entry describes into `out` and
+    /// return `true`.
+    ///
+    /// # Safety
+    ///
+    /// `out` is valid for writes of `self.size` bytes.
     #[cold]
     #[inline(never)]
-    fn wait_for_writer(&self) {
+    unsafe fn read_stuck(&self, out: *mut u8) -> bool {
         let until = Instant::now() + lock::LIVENESS_PERIOD;
-        while self.area.seq.load(Relaxed) & 1 == 1 {
+        loop {
+            if self.area.seq.load(Relaxed) & 1 == 0 {
+                return false;
+            }
             if Instant::now() >= until {
-                if let Some(guard) = lock::try_lock_if_abandoned(self.area) {
-                    self.recover(&guard);
+                if self.writable {
+                    if let Some(guard) = lock::try_lock_if_abandoned(self.area) {
+                        self.recover(&guard);
+                        return false;
+                    }
                 }
-                return;
+                // SAFETY: the caller's promise.
+                if unsafe { self.read_committed(out) } {
+                    return true;
+                }
             }
             std::thread::sleep(Duration::from_micros(50));
         }
+    }
+
+    /// Reads, without writing anything, the state a stuck publish will
+    /// leave: the payload with the scalars its journal entry changes taken
+    /// from the entry's new copy. `false` if the sequence or the entry moved
+    /// while reading (the caller tries again).
+    ///
+    /// The entry cannot change under a stable odd `seq`: a writer rewrites
+    /// the journal only for its own publish, after `seq` went even, and
+    /// passes a `Release` fence before it does (`publish`), which pairs with
+    /// the `Acquire` fence here: had any journal byte read here come from a
+    /// later publish, the second load of `seq` would see it moved.
+    ///
+    /// # Safety
+    ///
+    /// `out` is valid for writes of `self.size` bytes.
+    unsafe fn read_committed(&self, out: *mut u8) -> bool {
+        let seq = self.area.seq.load(Acquire);
+        let target = self.area.journal_target.load(Acquire);
+        let committed = seq & 1 == 1 && target == seq.wrapping_add(1);
+        let mut old = vec![0u8; if committed { self.size } else { 0 }];
+        let mut new = vec![0u8; old.len()];
+        // SAFETY: the payload and both journal copies are `size` bytes,
+        // 64-aligned and only accessed atomically; `out` is the caller's;
+        // `old` and `new` are `size` bytes when read.
+        unsafe {
+            atomic_copy::load(self.payload, out, self.size);
+            if committed {
+                atomic_copy::load(self.journal_old, old.as_mut_ptr(), self.size);
+                atomic_copy::load(self.journal_new, new.as_mut_ptr(), self.size);
+            }
+        }
+        fence(Acquire);
+        if self.area.seq.load(Relaxed) != seq || self.area.journal_target.load(Relaxed) != target {
+            return false;
+        }
+        if committed {
+            // SAFETY: `out` holds `size` bytes, private to the caller, and
+            // is aligned like the struct only by chance: `overlay` writes it
+            // byte-wise (no alignment needed).
+            let out = unsafe { std::slice::from_raw_parts_mut(out, self.size) };
+            runs::overlay_changed(out, self.runs, &old, &new);
+        }
+        // Without a committed entry an odd sequence is damage (see
+        // `recover`): the payload as it is, is what recovery leaves.
+        true
     }
 
     /// Publishes `new` over `old` (the value read under this same lock
@@ -112,6 +186,10 @@ impl PayloadLayout<'_> {
     pub(crate) fn publish(&self, _guard: &LockGuard<'_>, old: &[u8], new: &[u8]) {
         let seq = self.area.seq.load(Relaxed);
         let len = self.size.min(old.len()).min(new.len());
+        // Pairs with the `Acquire` fence of `read_committed`: a reader that
+        // sees any byte of this entry sees `seq` past the publish it was
+        // reading.
+        fence(Release);
         // SAFETY: the journal copies are valid for `size` bytes each,
         // 64-aligned, only accessed atomically, and nobody else writes them:
         // we hold the lock. `old` and `new` hold at least `len` bytes.
@@ -138,11 +216,12 @@ impl PayloadLayout<'_> {
         self.area.seq.store(target, Release);
     }
 
-    /// Completes or discards whatever a dead lock holder left. Returns
-    /// whether anything changed.
+    /// Completes or discards whatever a dead lock holder left, and wakes
+    /// the version's waiters if the holder may have moved the version
+    /// without waking them. Returns whether anything changed.
     #[cold]
     #[inline(never)]
-    pub(crate) fn recover(&self, _guard: &LockGuard<'_>) -> bool {
+    pub(crate) fn recover(&self, guard: &LockGuard<'_>) -> bool {
         let target = self.area.journal_target.load(Acquire);
         let seq = self.area.seq.load(Relaxed);
         let pending = target != 0
@@ -164,6 +243,12 @@ impl PayloadLayout<'_> {
             // were damaged. Make readers proceed over the payload as it is.
             self.area.seq.store(seq.wrapping_add(1), Release);
         } else if target == 0 {
+            if guard.inherited {
+                // The dead holder may have died between its last `seq`
+                // store and its wake-up call: wake the waiters it owed.
+                fence(SeqCst);
+                change::wake_waiters(self.area);
+            }
             return false;
         }
         self.area.journal_target.store(0, Release);

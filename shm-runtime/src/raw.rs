@@ -1,0 +1,262 @@
+//! The untyped core of every handle: a mapped region, its payload as bytes,
+//! and the whole-struct protocols on it (consistent reads, journaled
+//! updates, versions and waiting).
+//!
+//! [`Shared<T>`](crate::Shared) and [`ReadOnly<T>`](crate::ReadOnly) are
+//! typed faces of this one implementation: they add a view of the fields and
+//! move `T`s in and out, nothing else.
+
+use std::ptr::NonNull;
+use std::sync::atomic::{fence, Ordering};
+use std::time::Duration;
+
+use crate::deadline::Deadline;
+use crate::error::{Error, Location, Result};
+use crate::header::{journal_copy_len, journal_len};
+use crate::os::{self, Access};
+use crate::region::Mapping;
+use crate::sync::lock::{self, LockGuard};
+use crate::sync::runs::Run;
+use crate::sync::seqlock::{self, PayloadLayout};
+use crate::sync::{change, SyncArea, SYNC_OFFSET};
+
+/// How often a handle that cannot register as a waiter (a read-only one)
+/// looks at the version again while it waits for a change.
+const READ_ONLY_POLL: Duration = Duration::from_millis(1);
+
+/// A mapped, validated region whose payload is `size` bytes.
+pub(crate) struct RawRegion {
+    payload: NonNull<u8>,
+    sync: NonNull<SyncArea>,
+    journal: NonNull<u8>,
+    size: usize,
+    runs: Box<[Run]>,
+    mapping: Mapping,
+}
+
+// SAFETY: `RawRegion` owns its mapping. Through `&RawRegion` one only
+// reaches the payload, the sync area and the journal, and all three are
+// accessed through atomics only, so it may be shared and sent across
+// threads.
+unsafe impl Send for RawRegion {}
+// SAFETY: as above.
+unsafe impl Sync for RawRegion {}
+
+impl RawRegion {
+    /// Checks that a payload of `size` bytes aligned to `align`, and its
+    /// journal, lie inside the mapping at properly aligned addresses.
+    /// `runs` are the payload's scalars.
+    pub(crate) fn new(
+        mapping: Mapping,
+        size: usize,
+        align: usize,
+        runs: Box<[Run]>,
+    ) -> Result<Self> {
+        let g = &mapping.geometry;
+        let map_len = mapping.map.len() as u64;
+        let base = mapping.map.as_mut_ptr();
+        let journal_end = g.journal_offset.checked_add(journal_len(size) as u64);
+        let payload_end = g.payload_offset.checked_add(size as u64);
+        // Checked by `Header::decode` for a published region and true by
+        // construction for one this process made; checked again here, on
+        // the addresses, because the pointers below rely on it.
+        let fits = g.payload_size == size as u64
+            && payload_end.is_some_and(|end| end <= map_len)
+            && journal_end.is_some_and(|end| end <= map_len)
+            && (SYNC_OFFSET + size_of::<SyncArea>()) as u64 <= g.payload_offset
+            && (base as usize)
+                .checked_add(g.payload_offset as usize)
+                .is_some_and(|at| at % align.max(64) == 0)
+            && (base as usize + g.journal_offset as usize) % 64 == 0
+            && (base as usize + SYNC_OFFSET) % align_of::<SyncArea>() == 0;
+        if !fits {
+            return Err(Error::NotSharedState {
+                location: mapping.location.clone(),
+                reason: format!(
+                    "payload at {} ({} bytes, align {align}) or journal at {} does not fit the {map_len}-byte mapping at {base:p}",
+                    g.payload_offset, g.payload_size, g.journal_offset
+                ),
+            });
+        }
+        let at = |offset: u64| {
+            // SAFETY: every offset used below is inside the mapping (checked
+            // above), so the pointer stays in bounds.
+            NonNull::new(unsafe { base.add(offset as usize) })
+        };
+        let (Some(payload), Some(sync), Some(journal)) = (
+            at(g.payload_offset),
+            at(SYNC_OFFSET as u64),
+            at(g.journal_offset),
+        ) else {
+            return Err(Error::NotSharedState {
+                location: mapping.location.clone(),
+                reason: "mapped at address 0".to_owned(),
+            });
+        };
+        Ok(RawRegion {
+            payload,
+            sync: sync.cast(),
+            journal,
+            size,
+            runs,
+            mapping,
+        })
+    }
+
+    pub(crate) fn location(&self) -> &Location {
+        &self.mapping.location
+    }
+
+    /// Whether the call that opened this handle created the region.
+    pub(crate) fn created(&self) -> bool {
+        self.mapping.created
+    }
+
+    /// The payload: `size` bytes, aligned for the struct and to 64, only
+    /// ever accessed atomically.
+    #[inline(always)]
+    pub(crate) fn payload(&self) -> NonNull<u8> {
+        self.payload
+    }
+
+    #[inline(always)]
+    pub(crate) fn sync(&self) -> &SyncArea {
+        // SAFETY: the sync area lies at SYNC_OFFSET of the mapping, aligned
+        // (checked in `new`), and lives as long as `self`. It holds only
+        // atomics, valid for every bit pattern.
+        unsafe { self.sync.as_ref() }
+    }
+
+    fn payload_layout(&self) -> PayloadLayout<'_> {
+        let journal = self.journal.as_ptr().cast_const();
+        PayloadLayout {
+            area: self.sync(),
+            payload: self.payload.as_ptr().cast_const(),
+            journal_old: journal,
+            // SAFETY: the journal holds two copies of `journal_copy_len`
+            // bytes (checked in `new`), so this stays inside it.
+            journal_new: unsafe { journal.add(journal_copy_len(self.size)) },
+            size: self.size,
+            runs: &self.runs,
+            writable: self.mapping.access == Access::ReadWrite,
+        }
+    }
+
+    /// Copies a consistent payload into `out`: the state after some
+    /// complete update, with field-level writes applied individually.
+    ///
+    /// # Safety
+    ///
+    /// `out` is valid for writes of `size` bytes.
+    #[inline(always)]
+    pub(crate) unsafe fn read_into(&self, out: *mut u8) {
+        // SAFETY: the payload is valid for `size` bytes, 64-aligned (checked
+        // in `new`) and only accessed atomically; `out` is the caller's.
+        unsafe {
+            seqlock::read(self.sync(), self.payload.as_ptr(), out, self.size, || {
+                self.payload_layout()
+            })
+        };
+    }
+
+    /// Takes the writer lock, first completing whatever a dead holder left.
+    /// Only for handles that may write.
+    #[inline(always)]
+    pub(crate) fn lock(&self) -> LockGuard<'_> {
+        debug_assert_eq!(self.mapping.access, Access::ReadWrite);
+        let area = self.sync();
+        let guard = lock::lock(area);
+        if guard.inherited || area.journal_target.load(Ordering::Relaxed) != 0 {
+            self.payload_layout().recover(&guard);
+        }
+        guard
+    }
+
+    /// Copies the payload into `out` while holding the lock: no publish can
+    /// overlap, so this is consistent without the sequence check.
+    ///
+    /// # Safety
+    ///
+    /// `out` is valid for writes of `size` bytes.
+    #[inline(always)]
+    pub(crate) unsafe fn read_locked(&self, _guard: &LockGuard<'_>, out: *mut u8) {
+        // SAFETY: the payload is valid, 64-aligned, only accessed
+        // atomically; `out` is the caller's.
+        unsafe { crate::sync::atomic_copy::load(self.payload.as_ptr(), out, self.size) };
+    }
+
+    /// Publishes `new` over `old` (both `size` bytes, `old` read under this
+    /// same lock hold), all or nothing, unlocks, and wakes the version's
+    /// waiters.
+    #[inline(always)]
+    pub(crate) fn publish_and_unlock(&self, guard: LockGuard<'_>, old: &[u8], new: &[u8]) {
+        let layout = self.payload_layout();
+        if old != new {
+            layout.publish(&guard, old, new);
+        } else {
+            layout.publish_unchanged(&guard);
+        }
+        // Waking after the unlock means a woken waiter on this CPU does not
+        // find the lock still held.
+        drop(guard);
+        // Orders the version move (the `Release` store of `seq`) before the
+        // load of the waiter count: with the waiters' `SeqCst` registration
+        // and re-check, either this sees a waiter or the waiter sees the new
+        // version (see `sync::change`). The unlock's read-modify-write is a
+        // full barrier on x86_64, but not in the language's model, which
+        // only a fence satisfies.
+        fence(Ordering::SeqCst);
+        change::wake_waiters(self.sync());
+    }
+
+    pub(crate) fn version(&self) -> u64 {
+        change::current(self.sync())
+    }
+
+    pub(crate) fn notify(&self) -> u64 {
+        change::notify(self.sync())
+    }
+
+    /// Waits until the version differs from `seen`. A read-only handle
+    /// cannot register as a waiter (that is a write), so it sleeps on the
+    /// futex in steps of [`READ_ONLY_POLL`] and looks again after each.
+    pub(crate) fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64> {
+        let area = self.sync();
+        let changed = match self.mapping.access {
+            Access::ReadWrite => change::wait(area, seen, timeout),
+            Access::ReadOnly => {
+                let deadline = Deadline::after(timeout);
+                loop {
+                    let version = change::current(area);
+                    if version != seen {
+                        break Some(version);
+                    }
+                    let Some(left) = deadline.remaining() else {
+                        break None;
+                    };
+                    let futex = area.change_futex.load(Ordering::Acquire);
+                    if change::current(area) == seen {
+                        os::futex_wait(&area.change_futex, futex, left.min(READ_ONLY_POLL));
+                    }
+                }
+            }
+        };
+        changed.ok_or_else(|| Error::Timeout {
+            location: self.location().clone(),
+            waited: timeout,
+            waiting_for: "the region's version to change",
+        })
+    }
+
+    /// `msync` for a file-backed region; nothing for POSIX shm.
+    pub(crate) fn flush(&self) -> Result<()> {
+        match &self.mapping.location {
+            Location::Shm(_) => Ok(()),
+            Location::File(_) => self.mapping.map.flush().map_err(|source| Error::Io {
+                location: self.location().clone(),
+                operation: "msync",
+                source,
+            }),
+        }
+    }
+}

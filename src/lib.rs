@@ -135,3 +135,19 @@ pub struct Board {
     pub corners: [Point; 2],
     pub _pad: [u8; 4],
 }
+
+/// A 64 MiB struct: more than a main thread's stack.
+#[derive(SharedState, Clone, Copy)]
+#[repr(C)]
+pub struct Huge {
+    pub head: u64,
+    pub data: [u64; (64 << 20) / 8 - 1],
+}
+
+/// A 4 MiB struct: more than a spawned thread's default stack.
+#[derive(SharedState, Clone, Copy)]
+#[repr(C)]
+pub struct Big {
+    pub head: u64,
+    pub data: [u64; (4 << 20) / 8 - 1],
+}

@@ -332,3 +332,36 @@ fn a_panicking_closure_publishes_nothing_and_releases_the_lock() {
     tally.update(|t| t.by_update += 1);
     assert_eq!(tally.snapshot().by_update, 1);
 }
+
+/// A writer killed after its publish moved the version, but before it woke
+/// the waiters: whoever inherits its lock wakes them, even if that update
+/// itself publishes nothing.
+#[test]
+fn waiters_are_woken_by_whoever_inherits_a_dead_writers_lock() {
+    for scratch in Scratch::both() {
+        let shared = scratch
+            .target
+            .open(&OpenOptions::<Invariant>::new())
+            .unwrap();
+        let seen = shared.version();
+        let mut waiter = Helper::start("wait-change", &scratch.target, &[&seen.to_string()], &[]);
+        assert_eq!(waiter.line(), "waiting");
+        support::wait_until_asleep_on_a_futex(waiter.pid());
+
+        let mut writer = Helper::start(
+            "invariant-writer",
+            &scratch.target,
+            &["1"],
+            &[("SHM_RUNTIME_PAUSE_AT", "published")],
+        );
+        assert_eq!(writer.line(), "ready");
+        assert_eq!(writer.line(), "shm-runtime: paused at published");
+        writer.kill();
+
+        let nothing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            shared.update(|_| panic!("publish nothing"))
+        }));
+        assert!(nothing.is_err());
+        assert_eq!(waiter.line(), format!("{} 1", seen + 1));
+    }
+}

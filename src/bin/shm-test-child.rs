@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use std::time::{Duration, Instant};
 
-use shm::{Counter, Foo, Invariant, Tally, Target, SEED};
+use shm::{Counter, Foo, Huge, Invariant, Tally, Target, SEED};
 use shm_runtime::{OpenOptions, Shared, SharedState};
 
 fn main() -> ExitCode {
@@ -162,6 +162,53 @@ fn run(args: &[String]) -> Result<(), String> {
             let started = Instant::now();
             shared.update(Invariant::advance);
             say(&format!("{}", started.elapsed().as_micros()));
+        }
+        // Every whole-struct operation on a 64 MiB struct, on the main
+        // thread (8 MiB of stack): none may need the struct on the stack.
+        "huge" => {
+            let shared = open(&target, &OpenOptions::<Huge>::new())?;
+            let mut value = shared.snapshot_boxed();
+            value.head = 7;
+            value.data[123] = 9;
+            shared.store_from(&value);
+            shared.update(|h| h.data[(64 << 20) / 8 - 2] = 11);
+            shared.snapshot_into(&mut value);
+            let reopened = Huge::options()
+                .initial_from(&value)
+                .open_file_read_only(match &target {
+                    Target::File(path) => path.clone(),
+                    Target::Shm(_) => return Err("huge takes a file".into()),
+                })
+                .map_err(|e| e.to_string())?;
+            let seen = reopened.snapshot_boxed();
+            say(&format!(
+                "{} {} {} {}",
+                shared.created(),
+                seen.head,
+                seen.data[123],
+                seen.data[(64 << 20) / 8 - 2]
+            ));
+        }
+        // Drops to user `uid`, then opens the region read-write (which
+        // must be refused) and read-only; prints both outcomes.
+        "as-user" => {
+            let uid = number(0)? as u32;
+            nix::unistd::setgid(nix::unistd::Gid::from_raw(uid)).map_err(|e| e.to_string())?;
+            nix::unistd::setuid(nix::unistd::Uid::from_raw(uid)).map_err(|e| e.to_string())?;
+            match open(&target, &OpenOptions::<Foo>::new()) {
+                Ok(_) => say("read-write: opened"),
+                Err(e) => say(&format!("read-write: {e}")),
+            }
+            let foo = match &target {
+                Target::File(path) => OpenOptions::<Foo>::new().open_file_read_only(path),
+                Target::Shm(name) => OpenOptions::<Foo>::new().open_shm_read_only(name),
+            }
+            .map_err(|e| e.to_string())?;
+            say(&format!(
+                "read-only: {} {}",
+                foo.bar.get(),
+                foo.snapshot().baz
+            ));
         }
         other => return Err(format!("unknown role {other:?}")),
     }

@@ -176,3 +176,25 @@ pub fn snapshot_file(path: &std::path::Path) -> (Vec<u8>, std::fs::Metadata) {
     let meta = std::fs::metadata(path).expect("metadata");
     (bytes, meta)
 }
+
+/// Waits (bounded) until process `pid` sleeps in the kernel on a futex, so
+/// that a test can make a change it must be woken for.
+pub fn wait_until_asleep_on_a_futex(pid: u32) {
+    let started = Instant::now();
+    loop {
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next());
+        if state == Some("S") && (wchan.contains("futex") || wchan.is_empty() || wchan == "0") {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "process {pid} never slept ({wchan:?}, {state:?})"
+        );
+        std::thread::yield_now();
+    }
+}

@@ -201,6 +201,7 @@ impl PayloadLayout<'_> {
         crate::fault::pause_point("journal-committed");
         self.apply(seq.wrapping_add(2), old, new);
         self.area.journal_target.store(0, Release);
+        crate::fault::pause_point("published");
     }
 
     /// Steps 3 and 4: the odd sequence, the stores, the even sequence.

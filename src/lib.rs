@@ -137,6 +137,7 @@ pub struct Board {
 }
 
 /// A 64 MiB struct: more than a main thread's stack.
+#[allow(missing_debug_implementations)] // 8 million numbers: not for printing
 #[derive(SharedState, Clone, Copy)]
 #[repr(C)]
 pub struct Huge {
@@ -145,6 +146,7 @@ pub struct Huge {
 }
 
 /// A 4 MiB struct: more than a spawned thread's default stack.
+#[allow(missing_debug_implementations)] // half a million numbers: not for printing
 #[derive(SharedState, Clone, Copy)]
 #[repr(C)]
 pub struct Big {

@@ -127,7 +127,13 @@ impl RawRegion {
         unsafe { self.sync.as_ref() }
     }
 
-    fn payload_layout(&self) -> PayloadLayout<'_> {
+    /// The payload's description for the protocols, with its size passed
+    /// in: a typed caller passes `size_of::<T>()`, a constant the copy and
+    /// compare loops unroll on (`self.size` holds the same value, unknown
+    /// to the compiler).
+    #[inline(always)]
+    fn payload_layout(&self, size: usize) -> PayloadLayout<'_> {
+        debug_assert_eq!(size, self.size);
         let journal = self.journal.as_ptr().cast_const();
         PayloadLayout {
             area: self.sync(),
@@ -136,7 +142,7 @@ impl RawRegion {
             // SAFETY: the journal holds two copies of `journal_copy_len`
             // bytes (checked in `new`), so this stays inside it.
             journal_new: unsafe { journal.add(journal_copy_len(self.size)) },
-            size: self.size,
+            size,
             runs: &self.runs,
             writable: self.mapping.access == Access::ReadWrite,
         }
@@ -147,14 +153,15 @@ impl RawRegion {
     ///
     /// # Safety
     ///
-    /// `out` is valid for writes of `size` bytes.
+    /// `size` is the payload's size (see `payload_layout`); `out` is valid
+    /// for writes of `size` bytes.
     #[inline(always)]
-    pub(crate) unsafe fn read_into(&self, out: *mut u8) {
+    pub(crate) unsafe fn read_into(&self, out: *mut u8, size: usize) {
         // SAFETY: the payload is valid for `size` bytes, 64-aligned (checked
         // in `new`) and only accessed atomically; `out` is the caller's.
         unsafe {
-            seqlock::read(self.sync(), self.payload.as_ptr(), out, self.size, || {
-                self.payload_layout()
+            seqlock::read(self.sync(), self.payload.as_ptr(), out, size, || {
+                self.payload_layout(size)
             })
         };
     }
@@ -167,7 +174,7 @@ impl RawRegion {
         let area = self.sync();
         let guard = lock::lock(area);
         if guard.inherited || area.journal_target.load(Ordering::Relaxed) != 0 {
-            self.payload_layout().recover(&guard);
+            self.payload_layout(self.size).recover(&guard);
         }
         guard
     }
@@ -177,20 +184,23 @@ impl RawRegion {
     ///
     /// # Safety
     ///
-    /// `out` is valid for writes of `size` bytes.
+    /// `size` is the payload's size; `out` is valid for writes of `size`
+    /// bytes.
     #[inline(always)]
-    pub(crate) unsafe fn read_locked(&self, _guard: &LockGuard<'_>, out: *mut u8) {
+    pub(crate) unsafe fn read_locked(&self, _guard: &LockGuard<'_>, out: *mut u8, size: usize) {
+        debug_assert_eq!(size, self.size);
         // SAFETY: the payload is valid, 64-aligned, only accessed
         // atomically; `out` is the caller's.
-        unsafe { crate::sync::atomic_copy::load(self.payload.as_ptr(), out, self.size) };
+        unsafe { crate::sync::atomic_copy::load(self.payload.as_ptr(), out, size) };
     }
 
-    /// Publishes `new` over `old` (both `size` bytes, `old` read under this
-    /// same lock hold), all or nothing, unlocks, and wakes the version's
-    /// waiters.
+    /// Publishes `new` over `old` (both the payload's size, `old` read
+    /// under this same lock hold), all or nothing, unlocks, and wakes the
+    /// version's waiters.
     #[inline(always)]
     pub(crate) fn publish_and_unlock(&self, guard: LockGuard<'_>, old: &[u8], new: &[u8]) {
-        let layout = self.payload_layout();
+        debug_assert!(old.len() == self.size && new.len() == self.size);
+        let layout = self.payload_layout(old.len());
         if old != new {
             layout.publish(&guard, old, new);
         } else {

@@ -50,7 +50,10 @@ impl<T: SharedState> ReadOnly<T> {
     pub fn snapshot(&self) -> T {
         let mut value = MaybeUninit::<T>::uninit();
         // SAFETY: `value` is valid for writes of `size_of::<T>()` bytes.
-        unsafe { self.raw.read_into(value.as_mut_ptr().cast()) };
+        unsafe {
+            self.raw
+                .read_into(value.as_mut_ptr().cast(), size_of::<T>())
+        };
         // SAFETY: `read_into` wrote all `size_of::<T>()` bytes, and every
         // bit pattern is a valid `T` (the `SharedField` contract).
         unsafe { value.assume_init() }
@@ -60,7 +63,7 @@ impl<T: SharedState> ReadOnly<T> {
     #[inline]
     pub fn snapshot_into(&self, out: &mut T) {
         // SAFETY: `out` is valid for writes of a `T`.
-        unsafe { self.raw.read_into((out as *mut T).cast()) };
+        unsafe { self.raw.read_into((out as *mut T).cast(), size_of::<T>()) };
     }
 
     /// Like [`snapshot`](Self::snapshot), straight into a new heap
@@ -68,7 +71,10 @@ impl<T: SharedState> ReadOnly<T> {
     pub fn snapshot_boxed(&self) -> Box<T> {
         let mut boxed = Box::<T>::new_uninit();
         // SAFETY: the allocation is valid for writes of a `T`.
-        unsafe { self.raw.read_into(boxed.as_mut_ptr().cast()) };
+        unsafe {
+            self.raw
+                .read_into(boxed.as_mut_ptr().cast(), size_of::<T>())
+        };
         // SAFETY: fully written above; every bit pattern is a valid `T`.
         unsafe { boxed.assume_init() }
     }

@@ -76,7 +76,10 @@ impl<T: SharedState> Shared<T> {
     pub fn snapshot(&self) -> T {
         let mut value = MaybeUninit::<T>::uninit();
         // SAFETY: `value` is valid for writes of `size_of::<T>()` bytes.
-        unsafe { self.raw.read_into(value.as_mut_ptr().cast()) };
+        unsafe {
+            self.raw
+                .read_into(value.as_mut_ptr().cast(), size_of::<T>())
+        };
         // SAFETY: `read_into` wrote all `size_of::<T>()` bytes, and every
         // bit pattern is a valid `T` (the `SharedField` contract).
         unsafe { value.assume_init() }
@@ -87,7 +90,7 @@ impl<T: SharedState> Shared<T> {
     #[inline]
     pub fn snapshot_into(&self, out: &mut T) {
         // SAFETY: `out` is valid for writes of a `T`.
-        unsafe { self.raw.read_into((out as *mut T).cast()) };
+        unsafe { self.raw.read_into((out as *mut T).cast(), size_of::<T>()) };
     }
 
     /// Like [`snapshot`](Self::snapshot), straight into a new heap
@@ -95,7 +98,10 @@ impl<T: SharedState> Shared<T> {
     pub fn snapshot_boxed(&self) -> Box<T> {
         let mut boxed = Box::<T>::new_uninit();
         // SAFETY: the allocation is valid for writes of a `T`.
-        unsafe { self.raw.read_into(boxed.as_mut_ptr().cast()) };
+        unsafe {
+            self.raw
+                .read_into(boxed.as_mut_ptr().cast(), size_of::<T>())
+        };
         // SAFETY: fully written above; every bit pattern is a valid `T`.
         unsafe { boxed.assume_init() }
     }
@@ -158,7 +164,8 @@ impl<T: SharedState> Shared<T> {
         // SAFETY: both are valid for writes of a `T`; after the copies every
         // byte is written, and every bit pattern is a valid `T`.
         let (old, new) = unsafe {
-            self.raw.read_locked(&guard, old.as_mut_ptr().cast());
+            self.raw
+                .read_locked(&guard, old.as_mut_ptr().cast(), size_of::<T>());
             std::ptr::copy_nonoverlapping(old.as_ptr(), new.as_mut_ptr(), 1);
             (old.assume_init_ref(), new.assume_init_mut())
         };

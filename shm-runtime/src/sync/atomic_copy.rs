@@ -79,44 +79,51 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     }
 }
 
-/// Copies `bytes` (a non-zero multiple of 64) from `src` (16-aligned) to
+/// Copies `bytes` (a non-zero multiple of 64) from `src` (64-aligned) to
 /// `dst`, 16 bytes per load. Returns `bytes`.
+///
+/// The loads are VEX.128 `vmovdqa`, each single-copy atomic on an AVX
+/// processor; pairs of them are joined in a register (`vinsertf128`) and
+/// stored to the private `dst` 32 bytes at a time, because a copy is as fast
+/// as its stores, and the private side needs no atomicity.
 ///
 /// # Safety
 ///
 /// As [`load`], for `bytes` bytes, and the CPU supports AVX (without it the
 /// loads are not documented as atomic).
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
+#[target_feature(enable = "avx")]
 unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
     // SAFETY: the loop reads `src[0..bytes]` with aligned 16-byte loads
     // (`src` is 64-aligned, offsets are multiples of 16) and writes
-    // `dst[0..bytes]` with unaligned stores; both ranges are valid by the
-    // caller's promise and `bytes >= 64`, so the do-while body runs with an
-    // in-bounds index. It touches no stack and clobbers only the declared
-    // registers and the flags.
+    // `dst[0..bytes]` with unaligned 32-byte stores; both ranges are valid by
+    // the caller's promise and `bytes >= 64`, so the do-while body runs with
+    // an in-bounds index. It touches no stack, clobbers only the declared
+    // registers and the flags, and clears the upper halves of the ymm
+    // registers before returning.
     unsafe {
         core::arch::asm!(
             "2:",
-            "movdqa {x0}, xmmword ptr [{src} + {i}]",
-            "movdqa {x1}, xmmword ptr [{src} + {i} + 16]",
-            "movdqa {x2}, xmmword ptr [{src} + {i} + 32]",
-            "movdqa {x3}, xmmword ptr [{src} + {i} + 48]",
-            "movdqu xmmword ptr [{dst} + {i}], {x0}",
-            "movdqu xmmword ptr [{dst} + {i} + 16], {x1}",
-            "movdqu xmmword ptr [{dst} + {i} + 32], {x2}",
-            "movdqu xmmword ptr [{dst} + {i} + 48], {x3}",
+            "vmovdqa {y0:x}, xmmword ptr [{src} + {i}]",
+            "vmovdqa {x1}, xmmword ptr [{src} + {i} + 16]",
+            "vmovdqa {y2:x}, xmmword ptr [{src} + {i} + 32]",
+            "vmovdqa {x3}, xmmword ptr [{src} + {i} + 48]",
+            "vinsertf128 {y0}, {y0}, {x1}, 1",
+            "vinsertf128 {y2}, {y2}, {x3}, 1",
+            "vmovdqu ymmword ptr [{dst} + {i}], {y0}",
+            "vmovdqu ymmword ptr [{dst} + {i} + 32], {y2}",
             "add {i}, 64",
             "cmp {i}, {n}",
             "jb 2b",
+            "vzeroupper",
             src = in(reg) src,
             dst = in(reg) dst,
             n = in(reg) bytes,
             i = inout(reg) 0usize => _,
-            x0 = out(xmm_reg) _,
             x1 = out(xmm_reg) _,
-            x2 = out(xmm_reg) _,
             x3 = out(xmm_reg) _,
+            y0 = out(ymm_reg) _,
+            y2 = out(ymm_reg) _,
             options(nostack),
         );
     }

@@ -90,8 +90,13 @@ pub(crate) unsafe fn read<'a>(
             spins += 1;
             spin_loop();
         } else {
-            // SAFETY: the caller's promise about `out`.
-            if unsafe { layout().read_stuck(out) } {
+            // The cold path hands back its own buffer rather than writing
+            // to `out`: a pointer passed to an outlined call would force
+            // the caller's `T` into memory and cost a copy on every read.
+            if let Some(committed) = layout().read_stuck() {
+                // SAFETY: `out` is valid for `len` bytes (the caller's
+                // promise); `committed` holds `len` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(committed.as_ptr(), out, len) };
                 return;
             }
             spins = 0;
@@ -103,31 +108,26 @@ impl PayloadLayout<'_> {
     /// A publish has been in progress for a while: give its (live, maybe
     /// descheduled) writer a liveness period to finish. If it has not, and
     /// this handle may write and the lock's owner is dead, recover the
-    /// publish and return `false` (the caller reads again). Otherwise read
-    /// the state the committed journal entry describes into `out` and
-    /// return `true`.
-    ///
-    /// # Safety
-    ///
-    /// `out` is valid for writes of `self.size` bytes.
+    /// publish and return `None` (the caller reads again). Otherwise return
+    /// the state the committed journal entry describes.
     #[cold]
     #[inline(never)]
-    unsafe fn read_stuck(&self, out: *mut u8) -> bool {
+    fn read_stuck(&self) -> Option<Vec<u8>> {
         let until = Instant::now() + lock::LIVENESS_PERIOD;
+        let mut out = vec![0u8; self.size];
         loop {
             if self.area.seq.load(Relaxed) & 1 == 0 {
-                return false;
+                return None;
             }
             if Instant::now() >= until {
                 if self.writable {
                     if let Some(guard) = lock::try_lock_if_abandoned(self.area) {
                         self.recover(&guard);
-                        return false;
+                        return None;
                     }
                 }
-                // SAFETY: the caller's promise.
-                if unsafe { self.read_committed(out) } {
-                    return true;
+                if self.read_committed(&mut out) {
+                    return Some(out);
                 }
             }
             std::thread::sleep(Duration::from_micros(50));
@@ -145,23 +145,22 @@ impl PayloadLayout<'_> {
     /// the `Acquire` fence here: had any journal byte read here come from a
     /// later publish, the second load of `seq` would see it moved.
     ///
-    /// # Safety
-    ///
-    /// `out` is valid for writes of `self.size` bytes.
-    unsafe fn read_committed(&self, out: *mut u8) -> bool {
+    /// `out` holds `self.size` bytes.
+    fn read_committed(&self, out: &mut [u8]) -> bool {
         let seq = self.area.seq.load(Acquire);
         let target = self.area.journal_target.load(Acquire);
         let committed = seq & 1 == 1 && target == seq.wrapping_add(1);
         let mut old = vec![0u8; if committed { self.size } else { 0 }];
         let mut new = vec![0u8; old.len()];
+        let size = self.size.min(out.len());
         // SAFETY: the payload and both journal copies are `size` bytes,
-        // 64-aligned and only accessed atomically; `out` is the caller's;
-        // `old` and `new` are `size` bytes when read.
+        // 64-aligned and only accessed atomically; `out` holds `size` bytes,
+        // and so do `old` and `new` when they are read.
         unsafe {
-            atomic_copy::load(self.payload, out, self.size);
+            atomic_copy::load(self.payload, out.as_mut_ptr(), size);
             if committed {
-                atomic_copy::load(self.journal_old, old.as_mut_ptr(), self.size);
-                atomic_copy::load(self.journal_new, new.as_mut_ptr(), self.size);
+                atomic_copy::load(self.journal_old, old.as_mut_ptr(), size);
+                atomic_copy::load(self.journal_new, new.as_mut_ptr(), size);
             }
         }
         fence(Acquire);
@@ -169,10 +168,6 @@ impl PayloadLayout<'_> {
             return false;
         }
         if committed {
-            // SAFETY: `out` holds `size` bytes, private to the caller, and
-            // is aligned like the struct only by chance: `overlay` writes it
-            // byte-wise (no alignment needed).
-            let out = unsafe { std::slice::from_raw_parts_mut(out, self.size) };
             runs::overlay_changed(out, self.runs, &old, &new);
         }
         // Without a committed entry an odd sequence is damage (see

@@ -3,13 +3,15 @@
 //! This file is the entry point only. The input model and its rules are in
 //! `ast` (shape), `repr` (`#[repr]`), `attr` (`#[shm(...)]`) and
 //! `field_type` (field types rejected by syntax), with every error collected
-//! by `ctxt`; code generation is in `expand`.
+//! by `ctxt`; `grouping` keeps macro fragments' precedence in the types the
+//! generated code repeats; code generation is in `expand`.
 
 mod ast;
 mod attr;
 mod ctxt;
 mod expand;
 mod field_type;
+mod grouping;
 mod repr;
 
 #[cfg(test)]

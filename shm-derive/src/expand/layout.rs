@@ -18,7 +18,7 @@ pub(super) fn shared_field_impl(cont: &Container) -> TokenStream {
     let fields = cont.fields.iter().map(|field| {
         let ident = field.ident;
         let field_name = ident.unraw().to_string();
-        let ty = field.ty;
+        let ty = &field.ty;
         let type_info = quote_spanned!(ty.span()=> <#ty as #krate::SharedField>::TYPE);
         quote! {
             #krate::FieldInfo {
@@ -89,7 +89,7 @@ pub(super) fn assertions(cont: &Container) -> TokenStream {
     let mut end = quote!(0);
     for field in &cont.fields {
         let ident = field.ident;
-        let ty = field.ty;
+        let ty = &field.ty;
         let message = format!(
             "`{name_str}` has implicit padding before field `{}`: add an explicit field such as \
              `_pad: [u8; N]` in front of it to fill the gap",

@@ -32,7 +32,7 @@ pub(super) fn view_struct(cont: &Container) -> TokenStream {
         // as `dead_code` do not fire on it in the user's crate.
         let mut ident = field.ident.clone();
         ident.set_span(Span::call_site());
-        let ty = field.ty;
+        let ty = &field.ty;
         // The field's span: a type that is not a `SharedField` is reported
         // on the field, with the trait's `on_unimplemented` message.
         let view_ty = quote_spanned!(ty.span()=> <#ty as #krate::SharedField>::View);

@@ -37,7 +37,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// Fields may be integers (`u8`..`u64`, `i8`..`i64`, `usize`, `isize`),
 /// `f32`, `f64`, arrays of those, and structs that derive `SharedState`. The
 /// struct must have no implicit padding (add explicit `_pad: [u8; N]`
-/// fields), and must implement `Copy`.
+/// fields), an alignment of at most 4096 (regions are page-aligned), and
+/// must implement `Copy`.
 ///
 /// Generated, next to the struct: the view type `FooView` that
 /// `Shared<Foo>` dereferences to, with one public atomic member per field

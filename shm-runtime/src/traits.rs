@@ -14,6 +14,8 @@ use crate::layout::TypeInfo;
 /// An implementation promises that:
 /// - every bit pattern of `size_of::<Self>()` bytes is a valid `Self`, and
 ///   `Self` has no padding bytes;
+/// - `align_of::<Self>()` is at most 4096: a region's payload starts on a
+///   page boundary, and nothing larger is guaranteed;
 /// - `View` has the size and alignment of `Self`, is valid for every bit
 ///   pattern, and consists only of atomics (types built on `UnsafeCell`) that
 ///   cover, at the same offsets, the scalars `TYPE` lists;

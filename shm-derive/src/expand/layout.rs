@@ -7,6 +7,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::ast::Container;
+use crate::repr::MAX_ALIGN;
 
 /// `unsafe impl SharedField`: the view type and the `TypeInfo` describing
 /// the struct, field by field.
@@ -76,7 +77,7 @@ pub(super) fn shared_state_impl(cont: &Container) -> TokenStream {
 /// `const` assertions, each on the span a failure should be reported at:
 /// - no implicit padding: each field starts where the previous one ends,
 ///   and the struct ends where its last field ends;
-/// - the struct is not zero-sized;
+/// - the struct is not zero-sized, and its alignment is at most a page's;
 /// - the view overlays the struct: same size, alignment and field offsets.
 pub(super) fn assertions(cont: &Container) -> TokenStream {
     let name = cont.ident;
@@ -114,6 +115,15 @@ pub(super) fn assertions(cont: &Container) -> TokenStream {
     );
     let not_empty = quote!(::core::mem::size_of::<#name>() > 0);
     assertions.push(assertion(name.span(), not_empty, &message));
+    // An `align(N)` above the limit is rejected where it is written; this
+    // catches an alignment that comes from a field type.
+    let message = format!(
+        "`{name_str}` needs an alignment above {MAX_ALIGN} bytes, through one of its fields, but \
+         shared regions are page-aligned: the largest supported alignment is {MAX_ALIGN}"
+    );
+    let max_align = proc_macro2::Literal::usize_unsuffixed(MAX_ALIGN);
+    let page_aligned = quote!(::core::mem::align_of::<#name>() <= #max_align);
+    assertions.push(assertion(name.span(), page_aligned, &message));
 
     // These hold whenever every field type's `SharedField` impl keeps its
     // contract; a failure means one of those impls is wrong.

@@ -89,6 +89,10 @@ const _: () = {
         "`Foo` is zero-sized, and zero-sized structs cannot be shared; add a field that holds data"
     );
     const _: () = ::core::assert!(
+        ::core::mem::align_of:: < Foo > () <= 4096,
+        "`Foo` needs an alignment above 4096 bytes, through one of its fields, but shared regions are page-aligned: the largest supported alignment is 4096"
+    );
+    const _: () = ::core::assert!(
         ::core::mem::size_of:: < FooView > () == ::core::mem::size_of:: < Foo > (),
         "`FooView` must have the size of `Foo`: a field type's `SharedField` impl is wrong"
     );

@@ -53,6 +53,10 @@ const _: () = {
         "`Aligned` is zero-sized, and zero-sized structs cannot be shared; add a field that holds data"
     );
     const _: () = ::core::assert!(
+        ::core::mem::align_of:: < Aligned > () <= 4096,
+        "`Aligned` needs an alignment above 4096 bytes, through one of its fields, but shared regions are page-aligned: the largest supported alignment is 4096"
+    );
+    const _: () = ::core::assert!(
         ::core::mem::size_of:: < Cells > () == ::core::mem::size_of:: < Aligned > (),
         "`Cells` must have the size of `Aligned`: a field type's `SharedField` impl is wrong"
     );

@@ -42,13 +42,17 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// Generated, next to the struct: the view type `FooView` that
 /// `Shared<Foo>` dereferences to, with one public atomic member per field
-/// (`foo.bar.get()`, `foo.samples[3].set(9)`); and on `Foo`: `open_file`,
-/// `open_shm`, `options`, `as_bytes` and `from_bytes`.
+/// (`foo.bar.get()`, `foo.samples[3].set(9)`); the read-only view type
+/// `FooReadOnlyView` that `ReadOnly<Foo>` dereferences to, the same with
+/// `get` only; and on `Foo`: `open_file`, `open_shm`, `open_file_read_only`,
+/// `open_shm_read_only`, `options`, `as_bytes` and `from_bytes`.
 ///
 /// Options, on the struct:
 /// - `#[shm(crate = "path")]`: where the runtime crate is, for a renamed
 ///   dependency or a re-export (default `::shm_runtime`);
-/// - `#[shm(view = "Name")]`: the view type's name (default `{Struct}View`).
+/// - `#[shm(view = "Name")]`: the view type's name (default `{Struct}View`);
+/// - `#[shm(read_only_view = "Name")]`: the read-only view type's name
+///   (default `{Struct}ReadOnlyView`).
 #[proc_macro_derive(SharedState, attributes(shm))]
 pub fn derive_shared_state(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

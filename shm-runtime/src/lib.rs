@@ -51,7 +51,7 @@ mod shared;
 mod sync;
 mod traits;
 
-pub use cell::{Scalar, SharedCell};
+pub use cell::{ReadOnlyCell, Scalar, SharedCell};
 pub use error::{Error, Location, Result};
 pub use layout::{FieldInfo, Primitive, TypeInfo};
 pub use region::{remove_shm, OpenOptions};

@@ -5,17 +5,20 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
+use syn::Ident;
 
+use super::view::Access;
 use crate::ast::Container;
 use crate::repr::MAX_ALIGN;
 
-/// `unsafe impl SharedField`: the view type and the `TypeInfo` describing
+/// `unsafe impl SharedField`: the view types and the `TypeInfo` describing
 /// the struct, field by field.
 pub(super) fn shared_field_impl(cont: &Container) -> TokenStream {
     let krate = &cont.options.krate;
     let name = cont.ident;
     let name_str = name.unraw().to_string();
     let view = &cont.options.view;
+    let read_only_view = &cont.options.read_only_view;
     let fields = cont.fields.iter().map(|field| {
         let ident = field.ident;
         let field_name = ident.unraw().to_string();
@@ -37,10 +40,16 @@ pub(super) fn shared_field_impl(cont: &Container) -> TokenStream {
     //   has no padding, and `assertions` below prove the struct has no
     //   padding between or after its fields and is not zero-sized: every bit
     //   pattern of the struct is valid and it has no padding bytes;
-    // - the view is `repr(C)` with the struct's `align` and fields of the same
-    //   names and order, each the field type's view (same size and alignment,
-    //   made only of atomics); `assertions` prove that the view's size,
-    //   alignment and every field offset equal the struct's;
+    //   `assertions` also prove its alignment is at most 4096;
+    // - each view is `repr(C)` with the struct's `align` and fields of the
+    //   same names and order, each the field type's view, or read-only view,
+    //   (same size and alignment, made only of atomics); `assertions` prove
+    //   that each view's size, alignment and every field offset equal the
+    //   struct's;
+    // - the read-only view has no operation of its own but `Debug`, which
+    //   reads each field through the field's own `Debug`; every field is a
+    //   read-only view, whose operations the field type's impl promises are
+    //   defined on read-only memory;
     // - `TYPE` takes the size, alignment and offsets from the compiler
     //   (`size_of`, `align_of`, `offset_of!`) and each field's `TypeInfo` from
     //   that field type's own `SharedField` impl.
@@ -48,6 +57,7 @@ pub(super) fn shared_field_impl(cont: &Container) -> TokenStream {
         #[automatically_derived]
         unsafe impl #krate::SharedField for #name {
             type View = #view;
+            type ReadOnlyView = #read_only_view;
 
             const TYPE: &'static #krate::TypeInfo = &#krate::TypeInfo::Struct {
                 name: #name_str,
@@ -78,12 +88,10 @@ pub(super) fn shared_state_impl(cont: &Container) -> TokenStream {
 /// - no implicit padding: each field starts where the previous one ends,
 ///   and the struct ends where its last field ends;
 /// - the struct is not zero-sized, and its alignment is at most a page's;
-/// - the view overlays the struct: same size, alignment and field offsets.
+/// - each view overlays the struct: same size, alignment and field offsets.
 pub(super) fn assertions(cont: &Container) -> TokenStream {
     let name = cont.ident;
     let name_str = name.unraw().to_string();
-    let view = &cont.options.view;
-    let view_str = view.unraw().to_string();
     let mut assertions = Vec::new();
 
     // Where the next field must start: the end of the previous one.
@@ -125,8 +133,22 @@ pub(super) fn assertions(cont: &Container) -> TokenStream {
     let page_aligned = quote!(::core::mem::align_of::<#name>() <= #max_align);
     assertions.push(assertion(name.span(), page_aligned, &message));
 
-    // These hold whenever every field type's `SharedField` impl keeps its
-    // contract; a failure means one of those impls is wrong.
+    for access in Access::BOTH {
+        assertions.extend(overlay_assertions(cont, access.name(cont)));
+    }
+
+    quote!(#(#assertions)*)
+}
+
+/// That `view` overlays the struct: same size, alignment and field offsets.
+/// These hold whenever every field type's `SharedField` impl keeps its
+/// contract; a failure means one of those impls is wrong.
+fn overlay_assertions(cont: &Container, view: &Ident) -> Vec<TokenStream> {
+    let name = cont.ident;
+    let name_str = name.unraw().to_string();
+    let view_str = view.unraw().to_string();
+    let mut assertions = Vec::new();
+
     let message = format!(
         "`{view_str}` must have the size of `{name_str}`: a field type's `SharedField` impl is \
          wrong"
@@ -151,8 +173,7 @@ pub(super) fn assertions(cont: &Container) -> TokenStream {
         };
         assertions.push(assertion(ident.span(), same_offset, &message));
     }
-
-    quote!(#(#assertions)*)
+    assertions
 }
 
 /// `const _: () = ::core::assert!(condition, "message");`, reported at `span`.

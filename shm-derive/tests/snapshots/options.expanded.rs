@@ -8,10 +8,22 @@ struct Cells {
     r#type: <u32 as ::my::shm::SharedField>::View,
     _pad: <[u8; 12] as ::my::shm::SharedField>::View,
 }
+/// Read-only shared-memory view of [`Aligned`]: one atomic cell per field,
+/// which can be read but not written.
+///
+/// `ReadOnly<Aligned>` (from `Aligned::open_file_read_only`) dereferences to
+/// it. Each field is read with an atomic load (`get`); arrays index to cells
+/// and nested structs to their own read-only views.
+#[repr(C, align(16))]
+struct ReadCells {
+    r#type: <u32 as ::my::shm::SharedField>::ReadOnlyView,
+    _pad: <[u8; 12] as ::my::shm::SharedField>::ReadOnlyView,
+}
 const _: () = {
     #[automatically_derived]
     unsafe impl ::my::shm::SharedField for Aligned {
         type View = Cells;
+        type ReadOnlyView = ReadCells;
         const TYPE: &'static ::my::shm::TypeInfo = &::my::shm::TypeInfo::Struct {
             name: "Aligned",
             size: ::core::mem::size_of::<Aligned>(),
@@ -73,10 +85,38 @@ const _: () = {
         ::core::mem::offset_of!(Cells, _pad) == ::core::mem::offset_of!(Aligned, _pad),
         "`Cells::_pad` must be at the offset of `Aligned::_pad`: the field type's `SharedField` impl is wrong"
     );
+    const _: () = ::core::assert!(
+        ::core::mem::size_of:: < ReadCells > () == ::core::mem::size_of:: < Aligned > (),
+        "`ReadCells` must have the size of `Aligned`: a field type's `SharedField` impl is wrong"
+    );
+    const _: () = ::core::assert!(
+        ::core::mem::align_of:: < ReadCells > () == ::core::mem::align_of:: < Aligned >
+        (),
+        "`ReadCells` must have the alignment of `Aligned`: a field type's `SharedField` impl is wrong"
+    );
+    const _: () = ::core::assert!(
+        ::core::mem::offset_of!(ReadCells, r#type) == ::core::mem::offset_of!(Aligned,
+        r#type),
+        "`ReadCells::type` must be at the offset of `Aligned::type`: the field type's `SharedField` impl is wrong"
+    );
+    const _: () = ::core::assert!(
+        ::core::mem::offset_of!(ReadCells, _pad) == ::core::mem::offset_of!(Aligned,
+        _pad),
+        "`ReadCells::_pad` must be at the offset of `Aligned::_pad`: the field type's `SharedField` impl is wrong"
+    );
     #[automatically_derived]
     impl ::core::fmt::Debug for Cells {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.debug_struct("Cells")
+                .field("type", &self.r#type)
+                .field("_pad", &self._pad)
+                .finish()
+        }
+    }
+    #[automatically_derived]
+    impl ::core::fmt::Debug for ReadCells {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.debug_struct("ReadCells")
                 .field("type", &self.r#type)
                 .field("_pad", &self._pad)
                 .finish()

@@ -229,6 +229,44 @@ const _: () = {
         ) -> ::shm_runtime::Result<::shm_runtime::Shared<Self>> {
             ::shm_runtime::OpenOptions::<Self>::new().open_shm(name)
         }
+        /// Opens the `Foo` region in the file at `path` read-only: the handle's
+        /// view offers `get`, not `set`.
+        ///
+        /// Needs only read permission on the file, and maps it read-only: it never
+        /// creates, initialises, writes or recovers anything. A region still being
+        /// created is waited for (bounded).
+        ///
+        /// Shorthand for `Self::options().open_file_read_only(path)`.
+        ///
+        /// # Errors
+        ///
+        /// `Error::NotFound` when the file is missing, `Error::PermissionDenied`
+        /// when it may not be read, `Error::NotSharedState` when it is not a region
+        /// of this library, `Error::LayoutMismatch` when it holds another layout,
+        /// `Error::Truncated` when it is shorter than its header records,
+        /// `Error::Timeout` when its creator does not finish in time, `Error::Io`
+        /// when a system call fails.
+        pub fn open_file_read_only<
+            P: ::core::convert::AsRef<::shm_runtime::__private::Path>,
+        >(path: P) -> ::shm_runtime::Result<::shm_runtime::ReadOnly<Self>> {
+            ::shm_runtime::OpenOptions::<Self>::new().open_file_read_only(path)
+        }
+        /// Opens the `Foo` region in the POSIX shared memory object `name`
+        /// (a leading `/` is optional) read-only: the handle's view offers `get`,
+        /// not `set`.
+        ///
+        /// Needs only read permission on the object, and maps it read-only: it
+        /// never creates, initialises, writes or recovers anything.
+        ///
+        /// # Errors
+        ///
+        /// `Error::InvalidName` for a name POSIX does not allow, and otherwise
+        /// those of [`open_file_read_only`](Self::open_file_read_only).
+        pub fn open_shm_read_only(
+            name: &str,
+        ) -> ::shm_runtime::Result<::shm_runtime::ReadOnly<Self>> {
+            ::shm_runtime::OpenOptions::<Self>::new().open_shm_read_only(name)
+        }
         /// The builder that opens a `Foo` region with other settings:
         /// whether to create, the permissions, the initial value.
         pub fn options() -> ::shm_runtime::OpenOptions<Self> {

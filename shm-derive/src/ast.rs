@@ -7,6 +7,7 @@ use syn::{Attribute, Data, DeriveInput, Fields, Ident, Type, Visibility};
 use crate::attr;
 use crate::ctxt::Ctxt;
 use crate::field_type;
+use crate::grouping;
 use crate::repr::Repr;
 
 /// A struct that `SharedState` can be derived for.
@@ -23,7 +24,9 @@ pub(crate) struct Container<'a> {
 pub(crate) struct Field<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) vis: &'a Visibility,
-    pub(crate) ty: &'a Type,
+    /// The field's type as generated code repeats it: as written, with the
+    /// grouping of macro fragments made explicit (see `grouping`).
+    pub(crate) ty: Type,
     /// The field's `#[doc]` attributes, copied onto the view's field.
     pub(crate) docs: Vec<&'a Attribute>,
 }
@@ -109,7 +112,7 @@ fn fields_of<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Vec<Field<'a>> {
                 // Always present in `Fields::Named`.
                 ident: field.ident.as_ref()?,
                 vis: &field.vis,
-                ty: &field.ty,
+                ty: grouping::explicit(&field.ty),
                 docs: field
                     .attrs
                     .iter()

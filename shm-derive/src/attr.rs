@@ -4,7 +4,9 @@
 //! - `#[shm(crate = "path")]`: the path of the runtime crate in generated
 //!   code, for a renamed dependency (default `::shm_runtime`);
 //! - `#[shm(view = "Name")]`: the name of the generated view type (default
-//!   `{Struct}View`).
+//!   `{Struct}View`);
+//! - `#[shm(read_only_view = "Name")]`: the name of the generated read-only
+//!   view type (default `{Struct}ReadOnlyView`).
 //!
 //! Fields take no options.
 
@@ -16,7 +18,8 @@ use syn::{Attribute, Ident, LitStr, Path, Token};
 
 use crate::ctxt::Ctxt;
 
-const EXPECTED: &str = "expected `crate = \"path\"` or `view = \"Name\"`";
+const EXPECTED: &str =
+    "expected `crate = \"path\"`, `view = \"Name\"` or `read_only_view = \"Name\"`";
 
 /// The struct's `#[shm(...)]` options.
 pub(crate) struct Container {
@@ -24,6 +27,8 @@ pub(crate) struct Container {
     pub(crate) krate: Path,
     /// The view type's name.
     pub(crate) view: Ident,
+    /// The read-only view type's name.
+    pub(crate) read_only_view: Ident,
 }
 
 impl Container {
@@ -32,12 +37,15 @@ impl Container {
     pub(crate) fn from_attrs(cx: &Ctxt, attrs: &[Attribute], name: &Ident) -> Container {
         let mut krate = None;
         let mut view = None;
+        let mut read_only_view = None;
         for attr in attrs.iter().filter(|attr| attr.path().is_ident("shm")) {
             let parsed = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("crate") {
                     parse_crate(cx, &meta, &mut krate)
                 } else if meta.path.is_ident("view") {
-                    parse_view(cx, &meta, &mut view, name)
+                    parse_view(cx, &meta, &mut view, name, View::ReadWrite)
+                } else if meta.path.is_ident("read_only_view") {
+                    parse_view(cx, &meta, &mut read_only_view, name, View::ReadOnly)
                 } else {
                     let key = meta.path.to_token_stream().to_string().replace(' ', "");
                     let message = format!("unknown `shm` option `{key}`; {EXPECTED}");
@@ -50,17 +58,72 @@ impl Container {
             }
         }
 
+        let view_given = view.is_some();
+        let view = view.unwrap_or_else(|| View::ReadWrite.default_name(name));
+        let read_only_view = match read_only_view {
+            Some(read_only_view) => {
+                if read_only_view == view {
+                    cx.error_spanned_by(
+                        &read_only_view,
+                        "the read-only view needs a name other than the view's",
+                    );
+                }
+                read_only_view
+            }
+            None => {
+                let read_only_view = View::ReadOnly.default_name(name);
+                if view_given && view == read_only_view {
+                    let message = format!(
+                        "`{read_only_view}` is the read-only view's default name; choose another \
+                         name, or name the read-only view with `read_only_view = \"...\"`"
+                    );
+                    cx.error_spanned_by(&view, message);
+                }
+                read_only_view
+            }
+        };
+
         Container {
             krate: krate.unwrap_or_else(|| syn::parse_quote!(::shm_runtime)),
-            view: view.unwrap_or_else(|| default_view(name)),
+            view,
+            read_only_view,
         }
     }
 }
 
-/// `FooView` for `Foo`, with a call-site span: generated code, as far as
-/// lints are concerned.
-fn default_view(name: &Ident) -> Ident {
-    Ident::new(&format!("{}View", name.unraw()), Span::call_site())
+/// The two generated view types.
+#[derive(Clone, Copy)]
+enum View {
+    ReadWrite,
+    ReadOnly,
+}
+
+impl View {
+    /// `FooView` or `FooReadOnlyView` for `Foo`, with a call-site span:
+    /// generated code, as far as lints are concerned.
+    fn default_name(self, name: &Ident) -> Ident {
+        let suffix = match self {
+            View::ReadWrite => "View",
+            View::ReadOnly => "ReadOnlyView",
+        };
+        Ident::new(&format!("{}{suffix}", name.unraw()), Span::call_site())
+    }
+
+    /// The option's key.
+    fn key(self) -> &'static str {
+        match self {
+            View::ReadWrite => "view",
+            View::ReadOnly => "read_only_view",
+        }
+    }
+
+    /// How messages call it.
+    fn what(self) -> &'static str {
+        match self {
+            View::ReadWrite => "the view",
+            View::ReadOnly => "the read-only view",
+        }
+    }
 }
 
 /// `crate = "path"`.
@@ -76,24 +139,26 @@ fn parse_crate(cx: &Ctxt, meta: &ParseNestedMeta, krate: &mut Option<Path>) -> s
     Ok(())
 }
 
-/// `view = "Name"`.
+/// `view = "Name"` or `read_only_view = "Name"`.
 fn parse_view(
     cx: &Ctxt,
     meta: &ParseNestedMeta,
-    view: &mut Option<Ident>,
+    slot: &mut Option<Ident>,
     name: &Ident,
+    kind: View,
 ) -> syn::Result<()> {
     let lit = string_value(meta)?;
-    let example = default_view(name);
+    let example = kind.default_name(name);
+    let (key, what) = (kind.key(), kind.what());
     match lit.parse::<Ident>() {
         Ok(ident) if ident == *name => cx.error_spanned_by(
             &lit,
-            format!("the view needs a name other than the struct's, such as \"{example}\""),
+            format!("{what} needs a name other than the struct's, such as \"{example}\""),
         ),
-        Ok(ident) => set_once(cx, meta, view, ident),
+        Ok(ident) => set_once(cx, meta, slot, ident),
         Err(_) => cx.error_spanned_by(
             &lit,
-            format!("`view` must be a type name, such as \"{example}\""),
+            format!("`{key}` must be a type name, such as \"{example}\""),
         ),
     }
     Ok(())

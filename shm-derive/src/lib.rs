@@ -3,13 +3,15 @@
 //! This file is the entry point only. The input model and its rules are in
 //! `ast` (shape), `repr` (`#[repr]`), `attr` (`#[shm(...)]`) and
 //! `field_type` (field types rejected by syntax), with every error collected
-//! by `ctxt`; code generation is in `expand`.
+//! by `ctxt`; `grouping` keeps macro fragments' precedence in the types the
+//! generated code repeats; code generation is in `expand`.
 
 mod ast;
 mod attr;
 mod ctxt;
 mod expand;
 mod field_type;
+mod grouping;
 mod repr;
 
 #[cfg(test)]
@@ -35,17 +37,22 @@ use syn::{parse_macro_input, DeriveInput};
 /// Fields may be integers (`u8`..`u64`, `i8`..`i64`, `usize`, `isize`),
 /// `f32`, `f64`, arrays of those, and structs that derive `SharedState`. The
 /// struct must have no implicit padding (add explicit `_pad: [u8; N]`
-/// fields), and must implement `Copy`.
+/// fields), an alignment of at most 4096 (regions are page-aligned), and
+/// must implement `Copy`.
 ///
 /// Generated, next to the struct: the view type `FooView` that
 /// `Shared<Foo>` dereferences to, with one public atomic member per field
-/// (`foo.bar.get()`, `foo.samples[3].set(9)`); and on `Foo`: `open_file`,
-/// `open_shm`, `options`, `as_bytes` and `from_bytes`.
+/// (`foo.bar.get()`, `foo.samples[3].set(9)`); the read-only view type
+/// `FooReadOnlyView` that `ReadOnly<Foo>` dereferences to, the same with
+/// `get` only; and on `Foo`: `open_file`, `open_shm`, `open_file_read_only`,
+/// `open_shm_read_only`, `options`, `as_bytes` and `from_bytes`.
 ///
 /// Options, on the struct:
 /// - `#[shm(crate = "path")]`: where the runtime crate is, for a renamed
 ///   dependency or a re-export (default `::shm_runtime`);
-/// - `#[shm(view = "Name")]`: the view type's name (default `{Struct}View`).
+/// - `#[shm(view = "Name")]`: the view type's name (default `{Struct}View`);
+/// - `#[shm(read_only_view = "Name")]`: the read-only view type's name
+///   (default `{Struct}ReadOnlyView`).
 #[proc_macro_derive(SharedState, attributes(shm))]
 pub fn derive_shared_state(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -48,6 +48,10 @@ impl Hint {
     }
 }
 
+/// The largest alignment a shared struct may have: a region's payload
+/// starts on a page boundary, and pages are 4096 bytes.
+pub(crate) const MAX_ALIGN: usize = 4096;
+
 const MISSING_C: &str = "`SharedState` needs `#[repr(C)]` so every process and language agrees on the layout; add `#[repr(C)]`";
 const TRANSPARENT: &str = "`SharedState` needs `#[repr(C)]`, not `repr(transparent)`, so every process and language agrees on the layout; use `#[repr(C)]`";
 const RUST: &str = "`SharedState` needs `#[repr(C)]`, not `repr(Rust)`, whose field order and padding are up to the compiler; use `#[repr(C)]`";
@@ -73,7 +77,20 @@ impl Repr {
         for (hint, meta) in hints(attrs) {
             match hint {
                 Hint::C => has_c = true,
-                Hint::Align(n) => aligns.push(n),
+                Hint::Align(n) => {
+                    // A value rustc rejects (not a power of two, too large
+                    // for any type) is rustc's to report.
+                    if n.base10_parse::<usize>().is_ok_and(|n| n > MAX_ALIGN) {
+                        let message = format!(
+                            "`SharedState` cannot be derived for a `repr({})` struct: shared \
+                             regions are page-aligned, so the largest supported alignment is \
+                             {MAX_ALIGN}; use `align({MAX_ALIGN})` or less",
+                            compact(&meta),
+                        );
+                        cx.error_spanned_by(&meta, message);
+                    }
+                    aligns.push(n);
+                }
                 Hint::Packed => {
                     let message = format!(
                         "`SharedState` cannot be derived for a `repr({})` struct: misaligned \

@@ -9,11 +9,15 @@
 //! are `AcqRel` (their failure path in `compare_exchange` is `Acquire`). So a
 //! process that reads a value another process stored also sees everything
 //! that process wrote before the store: a field can publish other data.
+//!
+//! A `ReadOnlyCell<T>` is the same atomic seen through a read-only handle:
+//! it offers `get` alone, so writing through it does not compile, and that
+//! `get` is a load that is defined on memory mapped read-only (see its docs).
 
 use core::fmt;
-use core::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use core::sync::atomic::{
-    AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicU16, AtomicU32, AtomicU64,
+    fence, AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicU16, AtomicU32, AtomicU64,
     AtomicU8, AtomicUsize,
 };
 
@@ -42,6 +46,52 @@ pub struct SharedCell<T: Scalar> {
     atomic: T::Atomic,
 }
 
+/// One field of a shared struct, seen through a read-only handle: an atomic
+/// holding a `T` that can be read, never written.
+///
+/// The cell of the view that [`ReadOnly`](crate::ReadOnly) dereferences to;
+/// never constructed by users. It has the layout of [`SharedCell<T>`] and
+/// offers only [`get`](ReadOnlyCell::get), so a read-only mapping is never
+/// written through it: `set`, `swap` and the read-modify-writes do not
+/// compile.
+#[repr(transparent)]
+pub struct ReadOnlyCell<T: Scalar> {
+    atomic: T::Atomic,
+}
+
+/// Layout checks for a scalar's cells: each is exactly its atomic, which is
+/// exactly the scalar, so a view overlays the plain struct.
+macro_rules! assert_cell_layout {
+    ($t:ident $atomic:ident) => {
+        const _: () = {
+            use core::mem::{align_of, size_of};
+            assert!(size_of::<$atomic>() == size_of::<$t>());
+            assert!(align_of::<$atomic>() == align_of::<$t>());
+            assert!(size_of::<SharedCell<$t>>() == size_of::<$atomic>());
+            assert!(align_of::<SharedCell<$t>>() == align_of::<$atomic>());
+            assert!(size_of::<ReadOnlyCell<$t>>() == size_of::<$atomic>());
+            assert!(align_of::<ReadOnlyCell<$t>>() == align_of::<$atomic>());
+        };
+    };
+}
+
+/// The load behind [`ReadOnlyCell::get`]: `Acquire` semantics from a
+/// `Relaxed` load and an `Acquire` fence.
+///
+/// The standard library defines atomic loads on read-only memory only for
+/// `Relaxed` loads up to a size limit per target, 8 bytes on 64-bit targets
+/// (`core::sync::atomic`, "Atomic accesses to read-only memory"), which
+/// covers every cell there; a fence touches no memory. The pair
+/// synchronises with a `Release` store exactly as an `Acquire` load would,
+/// and on x86-64 it is the same single `mov`.
+macro_rules! read_only_load {
+    ($atomic:expr) => {{
+        let value = $atomic.load(Relaxed);
+        fence(Acquire);
+        value
+    }};
+}
+
 macro_rules! integer_cell {
     ($($t:ident $atomic:ident $prim:ident;)*) => {$(
         impl sealed::Sealed for $t {}
@@ -50,22 +100,37 @@ macro_rules! integer_cell {
             type Atomic = $atomic;
         }
 
-        // SAFETY: `SharedCell<$t>` is `repr(transparent)` over `$atomic`, which
-        // has the size and alignment of `$t` (checked below) and is valid for
-        // every bit pattern; `TYPE` describes exactly that scalar.
+        // SAFETY: `SharedCell<$t>` and `ReadOnlyCell<$t>` are
+        // `repr(transparent)` over `$atomic`, which has the size and alignment
+        // of `$t` (checked below) and is valid for every bit pattern; a
+        // `ReadOnlyCell` only loads, with `read_only_load!`. `$t` is valid for
+        // every bit pattern, has no padding, and its alignment is at most 8.
+        // `TYPE` describes exactly that scalar.
         unsafe impl SharedField for $t {
             type View = SharedCell<$t>;
+            type ReadOnlyView = ReadOnlyCell<$t>;
             const TYPE: &'static TypeInfo = &TypeInfo::Primitive(Primitive::$prim);
         }
 
-        const _: () = assert!(
-            core::mem::size_of::<$atomic>() == core::mem::size_of::<$t>()
-                && core::mem::align_of::<$atomic>() == core::mem::align_of::<$t>()
-        );
+        assert_cell_layout!($t $atomic);
 
         impl fmt::Debug for SharedCell<$t> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Debug::fmt(&self.get(), f)
+            }
+        }
+
+        impl fmt::Debug for ReadOnlyCell<$t> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.get(), f)
+            }
+        }
+
+        impl ReadOnlyCell<$t> {
+            /// Atomically loads the value, with `Acquire` semantics.
+            #[inline]
+            pub fn get(&self) -> $t {
+                read_only_load!(self.atomic)
             }
         }
 
@@ -162,22 +227,38 @@ macro_rules! float_cell {
             type Atomic = $atomic;
         }
 
-        // SAFETY: `SharedCell<$t>` is `repr(transparent)` over `$atomic`, which
-        // has the size and alignment of `$t` (checked below); every bit pattern
-        // is a valid float. `TYPE` describes exactly that scalar.
+        // SAFETY: `SharedCell<$t>` and `ReadOnlyCell<$t>` are
+        // `repr(transparent)` over `$atomic`, which has the size and alignment
+        // of `$t` (checked below); a `ReadOnlyCell` only loads, with
+        // `read_only_load!`. Every bit pattern is a valid float, with no
+        // padding, and its alignment is at most 8. `TYPE` describes exactly
+        // that scalar.
         unsafe impl SharedField for $t {
             type View = SharedCell<$t>;
+            type ReadOnlyView = ReadOnlyCell<$t>;
             const TYPE: &'static TypeInfo = &TypeInfo::Primitive(Primitive::$prim);
         }
 
-        const _: () = assert!(
-            core::mem::size_of::<$atomic>() == core::mem::size_of::<$t>()
-                && core::mem::align_of::<$atomic>() == core::mem::align_of::<$t>()
-        );
+        assert_cell_layout!($t $atomic);
 
         impl fmt::Debug for SharedCell<$t> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Debug::fmt(&self.get(), f)
+            }
+        }
+
+        impl fmt::Debug for ReadOnlyCell<$t> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.get(), f)
+            }
+        }
+
+        /// Floats are stored by their bits.
+        impl ReadOnlyCell<$t> {
+            /// Atomically loads the value, with `Acquire` semantics.
+            #[inline]
+            pub fn get(&self) -> $t {
+                $t::from_bits(read_only_load!(self.atomic))
             }
         }
 
@@ -221,11 +302,15 @@ float_cell! {
     f64 AtomicU64 F64;
 }
 
-// SAFETY: an array of views is laid out as `N` consecutive views with no
-// padding between them, exactly as `[T; N]` lays out `N` values of `T`, since
-// each view has the size and alignment of its `T` (the trait's contract).
+// SAFETY: an array of views (read-only or not) is laid out as `N`
+// consecutive views with no padding between them, exactly as `[T; N]` lays
+// out `N` values of `T`, since each view has the size and alignment of its
+// `T` (the trait's contract); an array offers no operation of its own, so a
+// `[T::ReadOnlyView; N]` writes nothing. `[T; N]` has the alignment of `T`,
+// at most 4096, and no padding besides `T`'s, which has none.
 unsafe impl<T: SharedField, const N: usize> SharedField for [T; N] {
     type View = [T::View; N];
+    type ReadOnlyView = [T::ReadOnlyView; N];
     const TYPE: &'static TypeInfo = &TypeInfo::Array {
         element: T::TYPE,
         len: N,
@@ -270,10 +355,26 @@ mod tests {
     }
 
     #[test]
+    fn read_only_cells_load() {
+        let c = ReadOnlyCell::<i64> {
+            atomic: AtomicI64::new(-5),
+        };
+        assert_eq!(c.get(), -5);
+        assert_eq!(format!("{c:?}"), "-5");
+        let c = ReadOnlyCell::<f32> {
+            atomic: AtomicU32::new((-0.0f32).to_bits()),
+        };
+        assert_eq!(c.get().to_bits(), (-0.0f32).to_bits());
+        assert_eq!(format!("{c:?}"), "-0.0");
+    }
+
+    #[test]
     fn views_overlay_their_values() {
         use core::mem::{align_of, size_of};
         assert_eq!(size_of::<<[u16; 3] as SharedField>::View>(), 6);
         assert_eq!(align_of::<<[u64; 2] as SharedField>::View>(), 8);
+        assert_eq!(size_of::<<[u16; 3] as SharedField>::ReadOnlyView>(), 6);
+        assert_eq!(align_of::<<[u64; 2] as SharedField>::ReadOnlyView>(), 8);
         assert_eq!(<[[u8; 2]; 3] as SharedField>::TYPE.size(), 6);
     }
 }

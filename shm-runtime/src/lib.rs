@@ -54,7 +54,7 @@ mod shared;
 mod sync;
 mod traits;
 
-pub use cell::{Scalar, SharedCell};
+pub use cell::{ReadOnlyCell, Scalar, SharedCell};
 pub use error::{Error, LayoutMismatchDetail, Location, Result};
 pub use layout::{FieldInfo, Primitive, TypeInfo};
 pub use read_only::ReadOnly;

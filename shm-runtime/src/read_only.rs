@@ -99,19 +99,19 @@ impl<T: SharedState> ReadOnly<T> {
 }
 
 impl<T: SharedState> Deref for ReadOnly<T> {
-    type Target = T::View;
+    type Target = T::ReadOnlyView;
 
     #[inline]
-    fn deref(&self) -> &T::View {
+    fn deref(&self) -> &T::ReadOnlyView {
         // SAFETY: the payload is `size_of::<T>()` bytes inside the mapping,
         // aligned for `T` (checked by `RawRegion::new`) and so for
-        // `T::View` (same size and alignment, by the `SharedField`
+        // `T::ReadOnlyView` (same size and alignment, by the `SharedField`
         // contract), and the mapping lives as long as `self`. The view is
         // made only of atomics, valid for every bit pattern, and it only
         // loads: the mapping is read-only, and atomic loads of at most 8
         // bytes are plain loads on every supported target, which read-only
         // memory allows.
-        unsafe { self.raw.payload().cast::<T::View>().as_ref() }
+        unsafe { self.raw.payload().cast::<T::ReadOnlyView>().as_ref() }
     }
 }
 

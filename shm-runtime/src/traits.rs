@@ -14,9 +14,16 @@ use crate::layout::TypeInfo;
 /// An implementation promises that:
 /// - every bit pattern of `size_of::<Self>()` bytes is a valid `Self`, and
 ///   `Self` has no padding bytes;
-/// - `View` has the size and alignment of `Self`, is valid for every bit
-///   pattern, and consists only of atomics (types built on `UnsafeCell`) that
-///   cover, at the same offsets, the scalars `TYPE` lists;
+/// - `align_of::<Self>()` is at most 4096: a region's payload starts on a
+///   page boundary, and nothing larger is guaranteed;
+/// - `View` and `ReadOnlyView` each have the size and alignment of `Self`,
+///   are valid for every bit pattern, and consist only of atomics (types
+///   built on `UnsafeCell`) that cover, at the same offsets, the scalars
+///   `TYPE` lists;
+/// - no operation of `ReadOnlyView` (through `&ReadOnlyView`, its fields and
+///   elements) writes memory or does anything but an access that is defined
+///   on memory mapped read-only: a reference to it may point into a
+///   read-only mapping;
 /// - `TYPE` describes `Self` exactly: its size, alignment, field names,
 ///   offsets and scalar types.
 #[diagnostic::on_unimplemented(
@@ -29,6 +36,13 @@ pub unsafe trait SharedField: Copy + Send + Sync + 'static {
     /// [`SharedCell`](crate::SharedCell) for a scalar, an array of views for
     /// an array, the generated view struct for a struct.
     type View: Send + Sync + 'static;
+
+    /// How a value of this type is seen through a read-only handle: the
+    /// same layout as [`View`](SharedField::View), offering reads only (a
+    /// [`ReadOnlyCell`](crate::ReadOnlyCell) for a scalar, an array of
+    /// read-only views for an array, the generated read-only view struct for
+    /// a struct).
+    type ReadOnlyView: Send + Sync + 'static;
 
     /// The layout of `Self`.
     const TYPE: &'static TypeInfo;

@@ -200,8 +200,8 @@ fn run(args: &[String]) -> Result<(), String> {
                 Err(e) => say(&format!("read-write: {e}")),
             }
             let foo = match &target {
-                Target::File(path) => OpenOptions::<Foo>::new().open_file_read_only(path),
-                Target::Shm(name) => OpenOptions::<Foo>::new().open_shm_read_only(name),
+                Target::File(path) => Foo::open_file_read_only(path),
+                Target::Shm(name) => Foo::open_shm_read_only(name),
             }
             .map_err(|e| e.to_string())?;
             say(&format!(

@@ -1,8 +1,8 @@
-//! Code generation: from a checked [`Container`] to the view type, the trait
-//! impls, the compile-time layout proofs and the constructors.
+//! Code generation: from a checked [`Container`] to the view types, the
+//! trait impls, the compile-time layout proofs and the constructors.
 //!
-//! Everything but the view type goes into one `const _: () = { ... };`
-//! block, so the derive adds a single nameable item to the user's module.
+//! Everything but the two view types goes into one `const _: () = { ... };`
+//! block, so the derive adds only those nameable items to the user's module.
 //! Paths are absolute (`::core::...`, and the runtime crate's path from
 //! `#[shm(crate = "...")]`), so the output compiles whatever the user has
 //! imported, in a `#![no_implicit_prelude]` module too.
@@ -16,27 +16,28 @@ use quote::quote;
 use syn::DeriveInput;
 
 use crate::ast::Container;
+use view::Access;
 
 /// The derive on proc_macro2 tokens: the generated items, or every error
 /// found in `input`, combined.
 pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let cont = Container::from_ast(input)?;
 
-    let view_struct = view::view_struct(&cont);
+    let view_structs = Access::BOTH.map(|access| view::view_struct(&cont, access));
+    let view_debugs = Access::BOTH.map(|access| view::debug_impl(&cont, access));
     let shared_field = layout::shared_field_impl(&cont);
     let shared_state = layout::shared_state_impl(&cont);
     let assertions = layout::assertions(&cont);
-    let view_debug = view::debug_impl(&cont);
     let methods = methods::inherent_impl(&cont);
 
     Ok(quote! {
-        #view_struct
+        #(#view_structs)*
 
         const _: () = {
             #shared_field
             #shared_state
             #assertions
-            #view_debug
+            #(#view_debugs)*
             #methods
         };
     })

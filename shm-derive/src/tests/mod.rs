@@ -2,4 +2,5 @@
 //! errors reported for bad input.
 
 mod errors;
+mod grouping;
 mod snapshot;

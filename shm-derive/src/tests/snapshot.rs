@@ -72,7 +72,7 @@ fn options() {
         syn::parse_quote! {
             #[derive(SharedState, Clone, Copy)]
             #[repr(C, align(16))]
-            #[shm(crate = "::my::shm", view = "Cells")]
+            #[shm(crate = "::my::shm", view = "Cells", read_only_view = "ReadCells")]
             struct Aligned {
                 r#type: u32,
                 _pad: [u8; 12],

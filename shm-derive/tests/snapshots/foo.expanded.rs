@@ -14,10 +14,28 @@ pub struct FooView {
     pub(crate) ratio: <f64 as ::shm_runtime::SharedField>::View,
     counts: <[[u16; 2]; 4] as ::shm_runtime::SharedField>::View,
 }
+/// Read-only shared-memory view of [`Foo`]: one atomic cell per field,
+/// which can be read but not written.
+///
+/// `ReadOnly<Foo>` (from `Foo::open_file_read_only`) dereferences to
+/// it. Each field is read with an atomic load (`get`); arrays index to cells
+/// and nested structs to their own read-only views.
+#[repr(C)]
+pub struct FooReadOnlyView {
+    /// A scalar.
+    pub bar: <i32 as ::shm_runtime::SharedField>::ReadOnlyView,
+    /// An array.
+    pub baz: <[u8; 4] as ::shm_runtime::SharedField>::ReadOnlyView,
+    /// A nested struct.
+    pub inner: <Inner as ::shm_runtime::SharedField>::ReadOnlyView,
+    pub(crate) ratio: <f64 as ::shm_runtime::SharedField>::ReadOnlyView,
+    counts: <[[u16; 2]; 4] as ::shm_runtime::SharedField>::ReadOnlyView,
+}
 const _: () = {
     #[automatically_derived]
     unsafe impl ::shm_runtime::SharedField for Foo {
         type View = FooView;
+        type ReadOnlyView = FooReadOnlyView;
         const TYPE: &'static ::shm_runtime::TypeInfo = &::shm_runtime::TypeInfo::Struct {
             name: "Foo",
             size: ::core::mem::size_of::<Foo>(),
@@ -89,6 +107,10 @@ const _: () = {
         "`Foo` is zero-sized, and zero-sized structs cannot be shared; add a field that holds data"
     );
     const _: () = ::core::assert!(
+        ::core::mem::align_of:: < Foo > () <= 4096,
+        "`Foo` needs an alignment above 4096 bytes, through one of its fields, but shared regions are page-aligned: the largest supported alignment is 4096"
+    );
+    const _: () = ::core::assert!(
         ::core::mem::size_of:: < FooView > () == ::core::mem::size_of:: < Foo > (),
         "`FooView` must have the size of `Foo`: a field type's `SharedField` impl is wrong"
     );
@@ -116,10 +138,57 @@ const _: () = {
         ::core::mem::offset_of!(FooView, counts) == ::core::mem::offset_of!(Foo, counts),
         "`FooView::counts` must be at the offset of `Foo::counts`: the field type's `SharedField` impl is wrong"
     );
+    const _: () = ::core::assert!(
+        ::core::mem::size_of:: < FooReadOnlyView > () == ::core::mem::size_of:: < Foo >
+        (),
+        "`FooReadOnlyView` must have the size of `Foo`: a field type's `SharedField` impl is wrong"
+    );
+    const _: () = ::core::assert!(
+        ::core::mem::align_of:: < FooReadOnlyView > () == ::core::mem::align_of:: < Foo >
+        (),
+        "`FooReadOnlyView` must have the alignment of `Foo`: a field type's `SharedField` impl is wrong"
+    );
+    const _: () = ::core::assert!(
+        ::core::mem::offset_of!(FooReadOnlyView, bar) == ::core::mem::offset_of!(Foo,
+        bar),
+        "`FooReadOnlyView::bar` must be at the offset of `Foo::bar`: the field type's `SharedField` impl is wrong"
+    );
+    const _: () = ::core::assert!(
+        ::core::mem::offset_of!(FooReadOnlyView, baz) == ::core::mem::offset_of!(Foo,
+        baz),
+        "`FooReadOnlyView::baz` must be at the offset of `Foo::baz`: the field type's `SharedField` impl is wrong"
+    );
+    const _: () = ::core::assert!(
+        ::core::mem::offset_of!(FooReadOnlyView, inner) == ::core::mem::offset_of!(Foo,
+        inner),
+        "`FooReadOnlyView::inner` must be at the offset of `Foo::inner`: the field type's `SharedField` impl is wrong"
+    );
+    const _: () = ::core::assert!(
+        ::core::mem::offset_of!(FooReadOnlyView, ratio) == ::core::mem::offset_of!(Foo,
+        ratio),
+        "`FooReadOnlyView::ratio` must be at the offset of `Foo::ratio`: the field type's `SharedField` impl is wrong"
+    );
+    const _: () = ::core::assert!(
+        ::core::mem::offset_of!(FooReadOnlyView, counts) == ::core::mem::offset_of!(Foo,
+        counts),
+        "`FooReadOnlyView::counts` must be at the offset of `Foo::counts`: the field type's `SharedField` impl is wrong"
+    );
     #[automatically_derived]
     impl ::core::fmt::Debug for FooView {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             f.debug_struct("FooView")
+                .field("bar", &self.bar)
+                .field("baz", &self.baz)
+                .field("inner", &self.inner)
+                .field("ratio", &self.ratio)
+                .field("counts", &self.counts)
+                .finish()
+        }
+    }
+    #[automatically_derived]
+    impl ::core::fmt::Debug for FooReadOnlyView {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.debug_struct("FooReadOnlyView")
                 .field("bar", &self.bar)
                 .field("baz", &self.baz)
                 .field("inner", &self.inner)
@@ -159,6 +228,44 @@ const _: () = {
             name: &str,
         ) -> ::shm_runtime::Result<::shm_runtime::Shared<Self>> {
             ::shm_runtime::OpenOptions::<Self>::new().open_shm(name)
+        }
+        /// Opens the `Foo` region in the file at `path` read-only: the handle's
+        /// view offers `get`, not `set`.
+        ///
+        /// Needs only read permission on the file, and maps it read-only: it never
+        /// creates, initialises, writes or recovers anything. A region still being
+        /// created is waited for (bounded).
+        ///
+        /// Shorthand for `Self::options().open_file_read_only(path)`.
+        ///
+        /// # Errors
+        ///
+        /// `Error::NotFound` when the file is missing, `Error::PermissionDenied`
+        /// when it may not be read, `Error::NotSharedState` when it is not a region
+        /// of this library, `Error::LayoutMismatch` when it holds another layout,
+        /// `Error::Truncated` when it is shorter than its header records,
+        /// `Error::Timeout` when its creator does not finish in time, `Error::Io`
+        /// when a system call fails.
+        pub fn open_file_read_only<
+            P: ::core::convert::AsRef<::shm_runtime::__private::Path>,
+        >(path: P) -> ::shm_runtime::Result<::shm_runtime::ReadOnly<Self>> {
+            ::shm_runtime::OpenOptions::<Self>::new().open_file_read_only(path)
+        }
+        /// Opens the `Foo` region in the POSIX shared memory object `name`
+        /// (a leading `/` is optional) read-only: the handle's view offers `get`,
+        /// not `set`.
+        ///
+        /// Needs only read permission on the object, and maps it read-only: it
+        /// never creates, initialises, writes or recovers anything.
+        ///
+        /// # Errors
+        ///
+        /// `Error::InvalidName` for a name POSIX does not allow, and otherwise
+        /// those of [`open_file_read_only`](Self::open_file_read_only).
+        pub fn open_shm_read_only(
+            name: &str,
+        ) -> ::shm_runtime::Result<::shm_runtime::ReadOnly<Self>> {
+            ::shm_runtime::OpenOptions::<Self>::new().open_shm_read_only(name)
         }
         /// The builder that opens a `Foo` region with other settings:
         /// whether to create, the permissions, the initial value.

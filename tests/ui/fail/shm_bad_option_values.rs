@@ -16,4 +16,25 @@ pub struct Unquoted {
     pub bar: u32,
 }
 
+#[derive(SharedState)]
+#[repr(C)]
+#[shm(view = "Cells", read_only_view = "Cells")]
+pub struct SameViews {
+    pub bar: u32,
+}
+
+#[derive(SharedState)]
+#[repr(C)]
+#[shm(view = "DefaultClashReadOnlyView")]
+pub struct DefaultClash {
+    pub bar: u32,
+}
+
+#[derive(SharedState)]
+#[repr(C)]
+#[shm(read_only_view = "Bad", read_only_view = "not a name")]
+pub struct Bad {
+    pub bar: u32,
+}
+
 fn main() {}

@@ -1,5 +1,5 @@
 // The example of the API contract type-checks as written.
-use shm_runtime::{OpenOptions, Shared, SharedState};
+use shm_runtime::{OpenOptions, ReadOnly, Shared, SharedState};
 
 #[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
 #[repr(C)]
@@ -27,8 +27,18 @@ fn open() -> shm_runtime::Result<()> {
     Ok(())
 }
 
+fn open_read_only() -> shm_runtime::Result<()> {
+    let foo: ReadOnly<Foo> = Foo::open_file_read_only("/tmp/suchfoo")?;
+    let _: ReadOnly<Foo> = Foo::open_shm_read_only("such_foo")?;
+    let _: ReadOnly<Foo> = OpenOptions::<Foo>::new().open_file_read_only("/tmp/suchfoo")?;
+    let _: ReadOnly<Foo> = Foo::options().open_shm_read_only("such_foo")?;
+    let _: i32 = foo.bar.get();
+    let _: &FooReadOnlyView = &foo;
+    Ok(())
+}
+
 fn main() {
-    let _ = open;
+    let _ = (open, open_read_only);
     let value = Foo { bar: 1, baz: 2 };
     let bytes: &[u8] = value.as_bytes();
     let back: Foo = Foo::from_bytes(bytes).unwrap();

@@ -52,8 +52,8 @@ def main(path):
         sys.exit(f"{path}: not a shm region (no {MAGIC.decode()} magic)")
     (_, version, _, state, _, fingerprint, payload_offset, payload_size, _,
      _, _, schema_offset, schema_len) = HEADER.unpack_from(data)
-    if version != 1 or state != READY:
-        sys.exit(f"{path}: format {version}, state {state}: expected format 1, state {READY}")
+    if version != 2 or state != READY:
+        sys.exit(f"{path}: format {version}, state {state}: expected format 2, state {READY}")
     if len(data) < schema_offset + schema_len:
         sys.exit(f"{path}: truncated: {len(data)} bytes, schema ends at {schema_offset + schema_len}")
     schema = json.loads(data[schema_offset:schema_offset + schema_len])

@@ -153,3 +153,25 @@ pub struct Big {
     pub head: u64,
     pub data: [u64; (4 << 20) / 8 - 1],
 }
+
+/// Every other word changes in an update: more separate ranges than the
+/// journal lists, so it journals whole copies.
+#[derive(SharedState, Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct Striped {
+    pub words: [u64; 64],
+}
+
+impl Striped {
+    /// Whether every even word holds the same round (the odd ones are
+    /// untouched by updates).
+    pub fn is_consistent(&self) -> bool {
+        self.words.iter().step_by(2).all(|&w| w == self.words[0])
+    }
+
+    /// The next round, on every even word.
+    pub fn advance(&mut self) {
+        let next = self.words[0] + 1;
+        self.words.iter_mut().step_by(2).for_each(|w| *w = next);
+    }
+}

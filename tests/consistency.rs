@@ -7,7 +7,7 @@ mod support;
 use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
-use shm::{Invariant, Tally};
+use shm::{Invariant, Striped, Tally};
 use shm_runtime::{Error, OpenOptions};
 use support::{Helper, Scratch, Target};
 
@@ -363,5 +363,39 @@ fn waiters_are_woken_by_whoever_inherits_a_dead_writers_lock() {
         }));
         assert!(nothing.is_err());
         assert_eq!(waiter.line(), format!("{} 1", seen + 1));
+    }
+}
+
+/// An update that changes too many separate fields to list journals whole
+/// copies; killed mid-publish, it is rolled forward all the same, and the
+/// fields it did not change keep their concurrent writes.
+#[test]
+fn writer_of_many_scattered_fields_killed_mid_publish_is_rolled_forward() {
+    for point in ["journal-committed", "half-applied"] {
+        for scratch in Scratch::both() {
+            let shared = scratch.target.open(&OpenOptions::<Striped>::new()).unwrap();
+            let mut writer = Helper::start(
+                "striped-writer",
+                &scratch.target,
+                &[],
+                &[("SHM_RUNTIME_PAUSE_AT", point)],
+            );
+            assert_eq!(writer.line(), "ready");
+            assert_eq!(writer.line(), format!("shm-runtime: paused at {point}"));
+            writer.kill();
+            shared.words[1].set(77); // a field the update leaves alone
+            let snap = shared.snapshot();
+            assert!(snap.is_consistent(), "{point}: {snap:?}");
+            shared.update(|_| ());
+            let after = shared.snapshot();
+            assert!(
+                after.words.iter().step_by(2).all(|&w| w == 1),
+                "{point}: {after:?}"
+            );
+            assert_eq!(
+                after.words[1], 77,
+                "{point}: the roll-forward clobbered a field"
+            );
+        }
     }
 }

@@ -363,3 +363,21 @@ fn create_new_keeps_its_initial_value_under_a_race() {
         }
     }
 }
+
+/// A region of the previous format is refused, saying so, and left as it
+/// was.
+#[test]
+fn a_region_of_an_older_format_is_refused_by_name() {
+    let scratch = Scratch::file();
+    drop(scratch.target.open(Foo::options().initial(SEED)).unwrap());
+    let path = scratch.target.backing_path();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &1u32.to_le_bytes(), 8).unwrap();
+    let (before, _) = support::snapshot_file(&path);
+    let message = Foo::open_file(&path).unwrap_err().to_string();
+    assert!(
+        message.contains("region format 1") && message.contains("older version of shm"),
+        "{message}"
+    );
+    assert!(support::snapshot_file(&path).0 == before);
+}

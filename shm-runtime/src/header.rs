@@ -23,7 +23,9 @@ use crate::layout::{Fnv1a, TypeInfo};
 /// The first eight bytes of every region.
 pub(crate) const MAGIC: [u8; 8] = *b"SHMSTATE";
 /// The format this library writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// Version 2: the journal records changed ranges (version 1 recorded two
+/// whole copies, and regions of it are refused, not misread).
+pub(crate) const FORMAT_VERSION: u32 = 2;
 /// Bytes covered by the header checksum (the checksum word included).
 pub(crate) const HEADER_LEN: usize = 128;
 /// Byte offset of the `state` word.
@@ -75,6 +77,7 @@ impl Geometry {
         let journal_len = size
             .checked_add(63)
             .and_then(|n| (n / 64).checked_mul(128))
+            .and_then(|copies| copies.checked_add(64))
             .ok_or_else(too_large)?;
         let schema_offset = journal_offset
             .checked_add(journal_len)
@@ -102,20 +105,9 @@ fn checked_round_up(n: usize, to: usize) -> Option<usize> {
     n.checked_next_multiple_of(to)
 }
 
-/// Room for a whole-struct redo record: the old and the new value, each
-/// padded to a cache line (see `sync::seqlock`).
+/// Room for the redo journal of a `size`-byte payload (`sync::journal`).
 pub(crate) fn journal_len(size: usize) -> usize {
-    2 * journal_copy_len(size)
-}
-
-/// The length of one of the journal's two copies; the new value's copy
-/// starts this far into the journal.
-pub(crate) fn journal_copy_len(size: usize) -> usize {
-    round_up(size, 64)
-}
-
-fn round_up(n: usize, to: usize) -> usize {
-    n.div_ceil(to) * to
+    crate::sync::journal::len(size)
 }
 
 /// A decoded, self-consistent header of a published region.
@@ -182,8 +174,13 @@ impl Header {
         };
         let format = get_u32(b, 8);
         if format != FORMAT_VERSION {
+            let made_by = if format < FORMAT_VERSION {
+                "an older version of shm"
+            } else {
+                "a newer version of shm"
+            };
             return Decoded::Foreign(format!(
-                "format version {format}, this library reads version {FORMAT_VERSION}"
+                "region format {format}, made by {made_by}; this library reads format {FORMAT_VERSION} only: recreate the region (remove it and open it again) or use the matching version"
             ));
         }
         match get_u32(b, STATE_OFFSET) {

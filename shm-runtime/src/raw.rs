@@ -12,13 +12,17 @@ use std::time::Duration;
 
 use crate::deadline::Deadline;
 use crate::error::{Error, Location, Result};
-use crate::header::{journal_copy_len, journal_len};
+use crate::header::journal_len;
 use crate::os::{self, Access};
 use crate::region::Mapping;
 use crate::sync::lock::{self, LockGuard};
-use crate::sync::runs::Run;
+use crate::sync::runs::{self, Changes, Run};
 use crate::sync::seqlock::{self, PayloadLayout};
 use crate::sync::{change, SyncArea, SYNC_OFFSET};
+
+/// Payloads up to this size journal whole copies on every update; larger
+/// ones journal only the ranges that changed.
+const SMALL_PAYLOAD: usize = 256;
 
 /// How often a handle that cannot register as a waiter (a read-only one)
 /// looks at the version again while it waits for a change.
@@ -134,14 +138,10 @@ impl RawRegion {
     #[inline(always)]
     fn payload_layout(&self, size: usize) -> PayloadLayout<'_> {
         debug_assert_eq!(size, self.size);
-        let journal = self.journal.as_ptr().cast_const();
         PayloadLayout {
             area: self.sync(),
             payload: self.payload.as_ptr().cast_const(),
-            journal_old: journal,
-            // SAFETY: the journal holds two copies of `journal_copy_len`
-            // bytes (checked in `new`), so this stays inside it.
-            journal_new: unsafe { journal.add(journal_copy_len(self.size)) },
+            journal: self.journal.as_ptr().cast_const(),
             size,
             runs: &self.runs,
             writable: self.mapping.access == Access::ReadWrite,
@@ -201,10 +201,21 @@ impl RawRegion {
     pub(crate) fn publish_and_unlock(&self, guard: LockGuard<'_>, old: &[u8], new: &[u8]) {
         debug_assert!(old.len() == self.size && new.len() == self.size);
         let layout = self.payload_layout(old.len());
-        if old != new {
-            layout.publish(&guard, old, new);
+        if old.len() <= SMALL_PAYLOAD {
+            // Whole copies cost less than finding ranges in a few cache
+            // lines (and the comparison is inline at a constant size).
+            if old == new {
+                layout.publish_unchanged(&guard);
+            } else {
+                layout.publish(&guard, &Changes::MANY, old, new);
+            }
         } else {
-            layout.publish_unchanged(&guard);
+            let changes = runs::diff(&self.runs, old, new);
+            if changes.is_empty() {
+                layout.publish_unchanged(&guard);
+            } else {
+                layout.publish(&guard, &changes, old, new);
+            }
         }
         // Waking after the unlock means a woken waiter on this CPU does not
         // find the lock still held.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use std::time::{Duration, Instant};
 
-use shm::{Counter, Foo, Huge, Invariant, Tally, Target, SEED};
+use shm::{Counter, Foo, Huge, Invariant, Striped, Tally, Target, SEED};
 use shm_runtime::{OpenOptions, Shared, SharedState};
 
 fn main() -> ExitCode {
@@ -209,6 +209,12 @@ fn run(args: &[String]) -> Result<(), String> {
                 foo.bar.get(),
                 foo.snapshot().baz
             ));
+        }
+        // One update of the striped struct (journaled as whole copies).
+        "striped-writer" => {
+            let shared = open(&target, &OpenOptions::<Striped>::new())?;
+            say("ready");
+            shared.update(Striped::advance);
         }
         other => return Err(format!("unknown role {other:?}")),
     }

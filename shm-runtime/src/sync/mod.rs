@@ -12,6 +12,7 @@
 
 pub(crate) mod atomic_copy;
 pub(crate) mod change;
+pub(crate) mod journal;
 pub(crate) mod lock;
 pub(crate) mod owner;
 pub(crate) mod runs;

@@ -96,6 +96,204 @@ pub(crate) unsafe fn store_changed(dst: *const u8, runs: &[Run], old: &[u8], new
     changed
 }
 
+/// The most byte ranges a [`Changes`] records before it gives up and says
+/// "many" (the journal then records whole copies).
+pub(crate) const MAX_RANGES: usize = 8;
+
+/// Which scalars differ between two copies of a struct: up to
+/// [`MAX_RANGES`] byte ranges, each made of whole scalars, in offset order,
+/// adjacent ones merged. Lives on the stack: computing it allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Changes {
+    ranges: [(usize, usize); MAX_RANGES],
+    len: usize,
+    /// More than `MAX_RANGES` ranges differ: `ranges` is incomplete.
+    many: bool,
+}
+
+impl Changes {
+    pub(crate) const NONE: Changes = Changes {
+        ranges: [(0, 0); MAX_RANGES],
+        len: 0,
+        many: false,
+    };
+
+    /// "Many": the journal records whole copies and every scalar that
+    /// differs between them is stored.
+    pub(crate) const MANY: Changes = Changes {
+        ranges: [(0, 0); MAX_RANGES],
+        len: 0,
+        many: true,
+    };
+
+    /// Nothing differs.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0 && !self.many
+    }
+
+    /// The ranges, `[start, end)`, or `None` if there were too many to list.
+    pub(crate) fn ranges(&self) -> Option<&[(usize, usize)]> {
+        (!self.many).then_some(&self.ranges[..self.len])
+    }
+
+    /// Adds the scalar at `[start, end)`, merging it into the last range
+    /// when adjacent.
+    #[inline(always)]
+    fn push(&mut self, start: usize, end: usize) {
+        if self.many {
+            return;
+        }
+        if let Some(last) = self.ranges[..self.len].last_mut() {
+            if last.1 == start {
+                last.1 = end;
+                return;
+            }
+        }
+        if self.len == MAX_RANGES {
+            self.many = true;
+        } else {
+            self.ranges[self.len] = (start, end);
+            self.len += 1;
+        }
+    }
+
+    /// Ranges read back from a journal; `None` if they are not sorted,
+    /// disjoint, non-empty and inside `size` bytes (a damaged journal).
+    pub(crate) fn from_ranges(ranges: &[(usize, usize)], size: usize) -> Option<Changes> {
+        if ranges.len() > MAX_RANGES {
+            return None;
+        }
+        let mut changes = Changes::NONE;
+        let mut end_of_previous = 0;
+        for &(start, end) in ranges {
+            if start < end_of_previous || start >= end || end > size {
+                return None;
+            }
+            changes.ranges[changes.len] = (start, end);
+            changes.len += 1;
+            end_of_previous = end;
+        }
+        Some(changes)
+    }
+}
+
+/// The scalars whose bytes differ between `old` and `new`. Equal 64-byte
+/// blocks are skipped with one comparison each (private memory: the
+/// compiler vectorises it); only blocks that differ are looked at scalar by
+/// scalar. Scalars never straddle a block: each is aligned to its width,
+/// at most 8, and the struct to at least that.
+#[inline(always)]
+pub(crate) fn diff(runs: &[Run], old: &[u8], new: &[u8]) -> Changes {
+    const BLOCK: usize = 64;
+    let len = old.len().min(new.len());
+    let mut changes = Changes::NONE;
+    let mut next_run = 0;
+    let mut block = 0;
+    while block < len {
+        let end = (block + BLOCK).min(len);
+        if differ(&old[block..end], &new[block..end]) {
+            // The runs that overlap this block, from the first that ends
+            // after its start.
+            while next_run < runs.len() && run_end(&runs[next_run]) <= block {
+                next_run += 1;
+            }
+            for run in runs[next_run..].iter().take_while(|run| run.offset < end) {
+                let first = block.saturating_sub(run.offset) / run.width;
+                let last = ((end.min(run_end(run))) - run.offset).div_ceil(run.width);
+                for i in first..last {
+                    let at = run.offset + i * run.width;
+                    let scalar = at..(at + run.width).min(len);
+                    if differ(&old[scalar.clone()], &new[scalar.clone()]) {
+                        changes.push(scalar.start, scalar.end);
+                    }
+                }
+            }
+            if changes.many {
+                return changes;
+            }
+        }
+        block = end;
+    }
+    changes
+}
+
+/// Whether two private byte strings of equal length differ: eight bytes at
+/// a time, inline (the lengths here are a block or a scalar, too short for
+/// a call to `memcmp` to pay).
+#[inline(always)]
+fn differ(a: &[u8], b: &[u8]) -> bool {
+    let mut words_a = a.chunks_exact(8);
+    let mut words_b = b.chunks_exact(8);
+    let mut acc = 0u64;
+    for (x, y) in (&mut words_a).zip(&mut words_b) {
+        let x = u64::from_ne_bytes(x.try_into().unwrap_or_default());
+        let y = u64::from_ne_bytes(y.try_into().unwrap_or_default());
+        acc |= x ^ y;
+    }
+    for (x, y) in words_a.remainder().iter().zip(words_b.remainder()) {
+        acc |= u64::from(x ^ y);
+    }
+    acc != 0
+}
+
+fn run_end(run: &Run) -> usize {
+    run.offset + run.width * run.count
+}
+
+/// Stores into shared memory at `dst`, from `src` (a private copy of the
+/// whole struct), every scalar inside the given ranges, each with one
+/// `Release` store of its width.
+///
+/// # Safety
+///
+/// As [`store_changed`]: `dst` is valid for `src.len()` bytes, aligned like
+/// the struct the runs describe, only ever accessed atomically; the ranges
+/// lie inside `src` and consist of whole scalars of these runs.
+#[inline(always)]
+pub(crate) unsafe fn store_ranges(
+    dst: *const u8,
+    runs: &[Run],
+    ranges: &[(usize, usize)],
+    src: &[u8],
+) {
+    for &(start, end) in ranges {
+        let end = end.min(src.len());
+        let first_run = runs.partition_point(|run| run_end(run) <= start);
+        for run in runs[first_run..].iter().take_while(|run| run.offset < end) {
+            let first = start.saturating_sub(run.offset) / run.width;
+            let last = (end.min(run_end(run)) - run.offset) / run.width;
+            for i in first..last {
+                let at = run.offset + i * run.width;
+                // SAFETY: `at + width <= end <= src.len()`, inside `dst`
+                // too, aligned to the width (the caller's promise).
+                unsafe { store_one(dst, at, run.width, src) };
+            }
+        }
+    }
+}
+
+/// Stores the scalar of `width` bytes at `at` from `src` into `dst`.
+///
+/// # Safety
+///
+/// `at + width` is inside `src` and `dst`; `dst + at` is aligned to `width`
+/// and only accessed atomically.
+#[inline(always)]
+unsafe fn store_one(dst: *const u8, at: usize, width: usize, src: &[u8]) {
+    // SAFETY: the caller's promise; `src` is read unaligned.
+    unsafe {
+        let from = src.as_ptr().add(at);
+        let to = dst.add(at);
+        match width {
+            1 => (*to.cast::<AtomicU8>()).store(*from, Release),
+            2 => (*to.cast::<AtomicU16>()).store(from.cast::<u16>().read_unaligned(), Release),
+            4 => (*to.cast::<AtomicU32>()).store(from.cast::<u32>().read_unaligned(), Release),
+            8 => (*to.cast::<AtomicU64>()).store(from.cast::<u64>().read_unaligned(), Release),
+            _ => {}
+        }
+    }
+}
+
 /// Copies into the private buffer `out` every scalar whose bytes differ
 /// between `old` and `new`, from `new`: what [`store_changed`] would store,
 /// applied to a copy instead of shared memory.
@@ -265,5 +463,44 @@ mod tests {
         let mut copy = [0xee; 40];
         overlay_changed(&mut copy, &runs(&TOP), &old, &new);
         assert_eq!(copy, expected);
+
+        // So do the changed ranges, stored from the new copy.
+        let changes = diff(&runs(&TOP), &old, &new);
+        assert_eq!(changes.ranges(), Some(&[(4, 8), (33, 34)][..]));
+        let mut shared = Buf([0xee; 40]);
+        // SAFETY: as above.
+        unsafe {
+            store_ranges(
+                shared.0.as_mut_ptr(),
+                &runs(&TOP),
+                changes.ranges().unwrap(),
+                &new,
+            )
+        };
+        assert_eq!(shared.0, expected);
+        assert!(diff(&runs(&TOP), &new, &new).is_empty());
+    }
+
+    #[test]
+    fn diff_merges_neighbours_and_gives_up_past_the_limit() {
+        static WORDS: TypeInfo = TypeInfo::Array {
+            element: &U64,
+            len: 64,
+        };
+        let runs = runs(&WORDS);
+        let old = [0u8; 512];
+        let mut new = old;
+        new[8..24].fill(1); // words 1 and 2: one range
+        new[200] = 1; // word 25, in another block
+        assert_eq!(
+            diff(&runs, &old, &new).ranges(),
+            Some(&[(8, 24), (200, 208)][..])
+        );
+        let mut many = old;
+        for word in (0..64).step_by(2) {
+            many[word * 8] = 1;
+        }
+        let changes = diff(&runs, &old, &many);
+        assert!(!changes.is_empty() && changes.ranges().is_none());
     }
 }

@@ -3,11 +3,13 @@
 //!
 //! # Publish (the writer holds the lock; `seq` is even, say `s`)
 //!
-//! 1. Copy the old and the new value into the journal.
+//! 1. Write what the update stores into the journal (`journal`: the
+//!    changed ranges, or whole copies when many fields changed).
 //! 2. Commit: `journal_target = s + 2` (`Release`: the journal is complete
 //!    before anyone can see it committed).
 //! 3. `seq = s + 1` (odd), `Release` fence, then store each scalar whose
-//!    bytes differ between old and new, and only those.
+//!    bytes differ between old and new, and only those, each with one
+//!    atomic store of its own width.
 //! 4. `seq = s + 2` (`Release`), then retire: `journal_target = 0`.
 //!
 //! Killed before 2: the payload is untouched, the journal idle: the region
@@ -37,8 +39,9 @@ use std::sync::atomic::fence;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
+use super::journal::{self, Entry};
 use super::lock::{self, LockGuard};
-use super::runs::{self, Run};
+use super::runs::{self, Changes, Run};
 use super::{atomic_copy, change, SyncArea};
 
 /// Where a region's payload and journal are, and how the payload splits
@@ -47,10 +50,8 @@ pub(crate) struct PayloadLayout<'a> {
     pub area: &'a SyncArea,
     /// The payload: `size` bytes, aligned to 64.
     pub payload: *const u8,
-    /// The journal's copy of the old value, then of the new: `size` bytes
-    /// each, 64-aligned.
-    pub journal_old: *const u8,
-    pub journal_new: *const u8,
+    /// The redo journal: `journal::len(size)` bytes, 64-aligned.
+    pub journal: *const u8,
     pub size: usize,
     pub runs: &'a [Run],
     /// The handle may write: it can recover a dead writer's publish.
@@ -150,64 +151,81 @@ impl PayloadLayout<'_> {
         let seq = self.area.seq.load(Acquire);
         let target = self.area.journal_target.load(Acquire);
         let committed = seq & 1 == 1 && target == seq.wrapping_add(1);
-        let mut old = vec![0u8; if committed { self.size } else { 0 }];
-        let mut new = vec![0u8; old.len()];
         let size = self.size.min(out.len());
-        // SAFETY: the payload and both journal copies are `size` bytes,
-        // 64-aligned and only accessed atomically; `out` holds `size` bytes,
-        // and so do `old` and `new` when they are read.
-        unsafe {
+        // SAFETY: the payload is `size` bytes, 64-aligned, only accessed
+        // atomically, and `out` holds `size` bytes; the journal is this
+        // payload's, and its entry is complete: `journal_target` was
+        // stored (`Release`) after it and loaded (`Acquire`) above.
+        let entry = unsafe {
             atomic_copy::load(self.payload, out.as_mut_ptr(), size);
             if committed {
-                atomic_copy::load(self.journal_old, old.as_mut_ptr(), size);
-                atomic_copy::load(self.journal_new, new.as_mut_ptr(), size);
+                journal::read(self.journal, size)
+            } else {
+                None
             }
-        }
+        };
         fence(Acquire);
         if self.area.seq.load(Relaxed) != seq || self.area.journal_target.load(Relaxed) != target {
             return false;
         }
-        if committed {
-            runs::overlay_changed(out, self.runs, &old, &new);
+        match entry {
+            Some(Entry::Ranges { changes, new }) => {
+                for &(start, end) in changes.ranges().unwrap_or_default() {
+                    out[start..end].copy_from_slice(&new[start..end]);
+                }
+            }
+            Some(Entry::Copies { old, new }) => runs::overlay_changed(out, self.runs, &old, &new),
+            // Without a committed entry (or with a damaged one) an odd
+            // sequence is damage (see `recover`): the payload as it is, is
+            // what recovery leaves.
+            None => {}
         }
-        // Without a committed entry an odd sequence is damage (see
-        // `recover`): the payload as it is, is what recovery leaves.
         true
     }
 
     /// Publishes `new` over `old` (the value read under this same lock
-    /// hold), all or nothing. The caller has checked that they differ.
+    /// hold), all or nothing; `changes` is what differs between them (not
+    /// nothing: see `publish_unchanged`).
     #[inline(always)]
-    pub(crate) fn publish(&self, _guard: &LockGuard<'_>, old: &[u8], new: &[u8]) {
+    pub(crate) fn publish(
+        &self,
+        _guard: &LockGuard<'_>,
+        changes: &Changes,
+        old: &[u8],
+        new: &[u8],
+    ) {
         let seq = self.area.seq.load(Relaxed);
-        let len = self.size.min(old.len()).min(new.len());
         // Pairs with the `Acquire` fence of `read_committed`: a reader that
         // sees any byte of this entry sees `seq` past the publish it was
         // reading.
         fence(Release);
-        // SAFETY: the journal copies are valid for `size` bytes each,
-        // 64-aligned, only accessed atomically, and nobody else writes them:
-        // we hold the lock. `old` and `new` hold at least `len` bytes.
-        unsafe {
-            atomic_copy::store(self.journal_old, old.as_ptr(), len);
-            atomic_copy::store(self.journal_new, new.as_ptr(), len);
-        }
+        // SAFETY: the journal is this payload's, 64-aligned, only accessed
+        // atomically, and nobody else writes it: we hold the lock.
+        unsafe { journal::write(self.journal, changes, old, new) };
         self.area.journal_target.store(seq.wrapping_add(2), Release);
         crate::fault::pause_point("journal-committed");
-        self.apply(seq.wrapping_add(2), old, new);
+        // SAFETY: `payload` is valid for `size` bytes, aligned for the
+        // struct, only accessed atomically; `old` and `new` are `size`
+        // bytes, the runs describe that struct and `changes` was computed
+        // from them.
+        self.apply(seq.wrapping_add(2), || unsafe {
+            match changes.ranges() {
+                Some(ranges) => runs::store_ranges(self.payload, self.runs, ranges, new),
+                None => {
+                    runs::store_changed(self.payload, self.runs, old, new);
+                }
+            }
+        });
         self.area.journal_target.store(0, Release);
         crate::fault::pause_point("published");
     }
 
     /// Steps 3 and 4: the odd sequence, the stores, the even sequence.
     #[inline(always)]
-    fn apply(&self, target: u64, old: &[u8], new: &[u8]) {
+    fn apply(&self, target: u64, store: impl FnOnce()) {
         self.area.seq.store(target.wrapping_sub(1), Relaxed);
         fence(Release);
-        // SAFETY: `payload` is valid for `size` bytes, aligned for the
-        // struct, only accessed atomically; `old` and `new` are `size` bytes
-        // and the runs describe that struct.
-        unsafe { runs::store_changed(self.payload, self.runs, old, new) };
+        store();
         crate::fault::pause_point("half-applied");
         self.area.seq.store(target, Release);
     }
@@ -223,16 +241,28 @@ impl PayloadLayout<'_> {
         let pending = target != 0
             && target & 1 == 0
             && (seq == target.wrapping_sub(2) || seq == target.wrapping_sub(1));
-        if pending {
-            let mut old = vec![0u8; self.size];
-            let mut new = vec![0u8; self.size];
-            // SAFETY: the journal copies are `size` bytes each, 64-aligned,
-            // only accessed atomically; the lock is ours.
-            unsafe {
-                atomic_copy::load(self.journal_old, old.as_mut_ptr(), self.size);
-                atomic_copy::load(self.journal_new, new.as_mut_ptr(), self.size);
-            }
-            self.apply(target, &old, &new);
+        // SAFETY: the journal is this payload's; the lock is ours.
+        let entry = pending.then(|| unsafe { journal::read(self.journal, self.size) });
+        if let Some(entry) = entry {
+            // SAFETY: as in `publish`: the entry was read back for this
+            // payload's size and runs, and `journal::read` checked its
+            // ranges.
+            self.apply(target, || unsafe {
+                match entry {
+                    Some(Entry::Ranges { changes, new }) => runs::store_ranges(
+                        self.payload,
+                        self.runs,
+                        changes.ranges().unwrap_or_default(),
+                        &new,
+                    ),
+                    Some(Entry::Copies { old, new }) => {
+                        runs::store_changed(self.payload, self.runs, &old, &new);
+                    }
+                    // A damaged entry: nothing can be replayed; readers
+                    // proceed over the payload as it is.
+                    None => {}
+                }
+            });
         } else if seq & 1 == 1 {
             // Odd without a committed entry: not a state this protocol
             // leaves (seq turns odd only after the commit), so the words

@@ -247,6 +247,9 @@ impl RawRegion {
             Access::ReadWrite => change::wait(area, seen, timeout),
             Access::ReadOnly => {
                 let deadline = Deadline::after(timeout);
+                if let Some(version) = change::spin_until_changed(area, seen, timeout) {
+                    return Ok(version);
+                }
                 loop {
                     let version = change::current(area);
                     if version != seen {

@@ -85,33 +85,37 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 /// The loads are VEX.128 `vmovdqa`, each single-copy atomic on an AVX
 /// processor; pairs of them are joined in a register (`vinsertf128`) and
 /// stored to the private `dst` 32 bytes at a time, because a copy is as fast
-/// as its stores, and the private side needs no atomicity.
+/// as its stores, and the private side needs no atomicity. Inline (no
+/// `target_feature` function, which could not be): the caller checked for
+/// AVX at run time, and naming the registers in the template keeps the
+/// compiler's AVX feature out of it.
 ///
 /// # Safety
 ///
 /// As [`load`], for `bytes` bytes, and the CPU supports AVX (without it the
-/// loads are not documented as atomic).
+/// instructions fault, and the loads are not documented as atomic).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
+#[inline(always)]
 unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
     // SAFETY: the loop reads `src[0..bytes]` with aligned 16-byte loads
     // (`src` is 64-aligned, offsets are multiples of 16) and writes
     // `dst[0..bytes]` with unaligned 32-byte stores; both ranges are valid by
     // the caller's promise and `bytes >= 64`, so the do-while body runs with
     // an in-bounds index. It touches no stack, clobbers only the declared
-    // registers and the flags, and clears the upper halves of the ymm
+    // registers (xmm0-3 are ymm0-3's low halves: the same registers to the
+    // allocator) and the flags, and clears the upper halves of the ymm
     // registers before returning.
     unsafe {
         core::arch::asm!(
             "2:",
-            "vmovdqa {y0:x}, xmmword ptr [{src} + {i}]",
-            "vmovdqa {x1}, xmmword ptr [{src} + {i} + 16]",
-            "vmovdqa {y2:x}, xmmword ptr [{src} + {i} + 32]",
-            "vmovdqa {x3}, xmmword ptr [{src} + {i} + 48]",
-            "vinsertf128 {y0}, {y0}, {x1}, 1",
-            "vinsertf128 {y2}, {y2}, {x3}, 1",
-            "vmovdqu ymmword ptr [{dst} + {i}], {y0}",
-            "vmovdqu ymmword ptr [{dst} + {i} + 32], {y2}",
+            "vmovdqa xmm0, xmmword ptr [{src} + {i}]",
+            "vmovdqa xmm1, xmmword ptr [{src} + {i} + 16]",
+            "vmovdqa xmm2, xmmword ptr [{src} + {i} + 32]",
+            "vmovdqa xmm3, xmmword ptr [{src} + {i} + 48]",
+            "vinsertf128 ymm0, ymm0, xmm1, 1",
+            "vinsertf128 ymm2, ymm2, xmm3, 1",
+            "vmovdqu ymmword ptr [{dst} + {i}], ymm0",
+            "vmovdqu ymmword ptr [{dst} + {i} + 32], ymm2",
             "add {i}, 64",
             "cmp {i}, {n}",
             "jb 2b",
@@ -120,10 +124,10 @@ unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
             dst = in(reg) dst,
             n = in(reg) bytes,
             i = inout(reg) 0usize => _,
-            x1 = out(xmm_reg) _,
-            x3 = out(xmm_reg) _,
-            y0 = out(ymm_reg) _,
-            y2 = out(ymm_reg) _,
+            out("xmm0") _,
+            out("xmm1") _,
+            out("xmm2") _,
+            out("xmm3") _,
             options(nostack),
         );
     }

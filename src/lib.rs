@@ -135,3 +135,14 @@ pub struct Board {
     pub corners: [Point; 2],
     pub _pad: [u8; 4],
 }
+
+/// A value and two flags for handshakes around a held writer lock: a holder
+/// sets `holding` (a field write) while its closure runs, and waits there
+/// for `release`.
+#[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C)]
+pub struct Handoff {
+    pub value: u64,
+    pub holding: u64,
+    pub release: u64,
+}

@@ -1,5 +1,10 @@
 //! What the system says about other processes: whether one exists, when it
 //! started, which boot this is. Used to judge whether a lock holder lives.
+//!
+//! Every query returns an error rather than a guess when the system does not
+//! answer; the caller decides what not knowing means.
+
+use std::io;
 
 use nix::errno::Errno;
 
@@ -13,19 +18,161 @@ pub(crate) fn exists(pid: i32) -> bool {
     }
 }
 
-/// The start time of process `pid`, in clock ticks since boot (field 22 of
-/// `/proc/<pid>/stat`), or `None` if it cannot be read.
-pub(crate) fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces or
-    // parentheses itself: count fields from the last ')'.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_ascii_whitespace().nth(19)?.parse().ok()
+/// The fields of `/proc/<pid>/stat` that liveness needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stat {
+    /// Start time in clock ticks since boot, as this process's time
+    /// namespace shows it.
+    pub start_time: u64,
 }
 
-/// This boot's random id, which differs after every reboot.
-pub(crate) fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_owned())
+/// Reads `/proc/<pid>/stat`.
+pub(crate) fn stat(pid: i32) -> io::Result<Stat> {
+    let bytes = std::fs::read(format!("/proc/{pid}/stat"))?;
+    parse_stat(&bytes).ok_or_else(|| invalid("/proc/<pid>/stat"))
+}
+
+/// Parses a `/proc/<pid>/stat` line. The command name (field 2) is any 1 to
+/// 15 bytes (not necessarily UTF-8) in parentheses and may hold spaces or
+/// parentheses itself: fields are counted from the last `)`.
+pub(crate) fn parse_stat(bytes: &[u8]) -> Option<Stat> {
+    let close = bytes.iter().rposition(|&b| b == b')')?;
+    let mut fields = bytes[close + 1..]
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty());
+    // Field 3 comes first; field n is `fields.nth(n - 3)`.
+    let start_time = number(fields.nth(22 - 3)?)?;
+    Some(Stat { start_time })
+}
+
+fn number(field: &[u8]) -> Option<u64> {
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+/// This boot's random id, which differs after every reboot. An empty or
+/// malformed file (`/dev/null` bind-mounted over it, say) is an error, not
+/// an id.
+pub(crate) fn boot_id() -> io::Result<[u8; 36]> {
+    let bytes = std::fs::read("/proc/sys/kernel/random/boot_id")?;
+    parse_boot_id(&bytes).ok_or_else(|| invalid("/proc/sys/kernel/random/boot_id"))
+}
+
+/// A boot id as the kernel prints it: a lowercase UUID, then a newline.
+fn parse_boot_id(bytes: &[u8]) -> Option<[u8; 36]> {
+    let id: [u8; 36] = bytes.trim_ascii_end().try_into().ok()?;
+    let well_formed = id.iter().enumerate().all(|(i, &b)| match i {
+        8 | 13 | 18 | 23 => b == b'-',
+        _ => b.is_ascii_hexdigit(),
+    });
+    well_formed.then_some(id)
+}
+
+/// Whether this process lives in a time namespace whose boot-time clock is
+/// offset from the machine's: then every start time it reads in `/proc` is
+/// shifted by that offset, and means something else to other processes.
+pub(crate) fn boot_clock_is_shifted() -> io::Result<bool> {
+    match std::fs::read("/proc/self/timens_offsets") {
+        Ok(bytes) => {
+            parse_boot_clock_shifted(&bytes).ok_or_else(|| invalid("/proc/self/timens_offsets"))
+        }
+        // A kernel without time namespaces (before 5.6): nothing is shifted.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Parses `timens_offsets`: lines `<clock> <seconds> <nanoseconds>`.
+fn parse_boot_clock_shifted(bytes: &[u8]) -> Option<bool> {
+    for line in bytes.split(|&b| b == b'\n') {
+        let mut words = line
+            .split(u8::is_ascii_whitespace)
+            .filter(|w| !w.is_empty());
+        if words.next() == Some(b"boottime") {
+            let secs: i64 = std::str::from_utf8(words.next()?).ok()?.parse().ok()?;
+            let nanos: i64 = std::str::from_utf8(words.next()?).ok()?.parse().ok()?;
+            return Some(secs != 0 || nanos != 0);
+        }
+    }
+    Some(false)
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("unexpected {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stat line from a real process, with the command name replaced.
+    fn stat_line(name: &[u8], state: u8, threads: u64, start: u64) -> Vec<u8> {
+        let mut line = b"4242 (".to_vec();
+        line.extend_from_slice(name);
+        line.extend_from_slice(
+            format!(
+                ") {} 1 4242 4242 0 -1 4194560 97 0 0 0 0 0 0 0 20 0 {threads} 0 {start} \
+                 2449408 385 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 \
+                 0 0 0 0 0 0 0 0\n",
+                state as char
+            )
+            .as_bytes(),
+        );
+        line
+    }
+
+    #[test]
+    fn stat_lines_parse_whatever_the_command_name() {
+        for name in [
+            &b"sleep"[..],
+            b"a b) c (d",
+            b")",
+            b"hold) \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(
+                parse_stat(&stat_line(name, b'S', 3, 123_456)),
+                Some(Stat {
+                    start_time: 123_456
+                }),
+                "{name:?}"
+            );
+        }
+        assert_eq!(parse_stat(b""), None);
+        assert_eq!(parse_stat(b"1 (x) S 1 2"), None);
+    }
+
+    #[test]
+    fn this_process_has_a_stat() {
+        let me = stat(std::process::id() as i32).unwrap();
+        assert!(me.start_time > 0, "{me:?}");
+    }
+
+    #[test]
+    fn boot_ids_must_be_well_formed() {
+        let good = b"4572c6a4-7c59-46ee-9a36-c23988fb92fd\n";
+        assert_eq!(
+            parse_boot_id(good).map(|id| id.to_vec()),
+            Some(good[..36].to_vec())
+        );
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"4572c6a4-7c59-46ee-9a36-c23988fb92f\n",
+            b"4572c6a4x7c59-46ee-9a36-c23988fb92fd\n",
+            b"4572c6a4-7c59-46ee-9a36-c23988fb92fdd",
+        ] {
+            assert_eq!(parse_boot_id(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn time_namespace_offsets() {
+        let root = b"monotonic           0         0\nboottime            0         0\n";
+        let shifted = b"monotonic           0         0\nboottime       100000         0\n";
+        let nanos = b"monotonic 5 0\nboottime 0 1\n";
+        assert_eq!(parse_boot_clock_shifted(root), Some(false));
+        assert_eq!(parse_boot_clock_shifted(shifted), Some(true));
+        assert_eq!(parse_boot_clock_shifted(nanos), Some(true));
+        assert_eq!(parse_boot_clock_shifted(b"boottime x 0\n"), None);
+    }
 }

@@ -9,11 +9,14 @@
 //!   lives ([`owner::is_dead`]). A dead owner's lock is taken
 //!   over with a compare-exchange against the dead token, so exactly one
 //!   waiter inherits it, and that waiter is told to run recovery.
+//! - Unlocking is a compare-exchange of the owner's own token: an owner
+//!   whose lock was taken over never releases its new owner's lock.
 //! - A contended unlock bumps the futex word and wakes one waiter; a waiter
 //!   that slept takes the lock marked contended, so its own unlock wakes the
 //!   next one (no waiter is stranded until its timeout).
 
 use std::hint::spin_loop;
+use std::sync::atomic::fence;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
@@ -30,6 +33,8 @@ pub(crate) const LIVENESS_PERIOD: Duration = Duration::from_millis(5);
 /// The held lock; dropping it unlocks.
 pub(crate) struct LockGuard<'a> {
     area: &'a SyncArea,
+    /// The token this guard's lock word holds (without the contended flag).
+    me: u64,
     /// The previous owner died holding the lock: the region may hold a
     /// half-done publish that the new owner must recover before anything else.
     pub(crate) inherited: bool,
@@ -42,6 +47,7 @@ pub(crate) fn lock(area: &SyncArea) -> LockGuard<'_> {
     match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
         Ok(_) => LockGuard {
             area,
+            me,
             inherited: false,
         },
         Err(_) => lock_contended(area, me),
@@ -67,6 +73,7 @@ fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
             {
                 return LockGuard {
                     area,
+                    me,
                     inherited: false,
                 };
             }
@@ -110,6 +117,7 @@ pub(crate) fn try_lock_if_abandoned(area: &SyncArea) -> Option<LockGuard<'_>> {
             .ok()
             .map(|_| LockGuard {
                 area,
+                me,
                 inherited: false,
             }),
         word => take_from_dead(area, word, me),
@@ -129,19 +137,96 @@ fn take_from_dead(area: &SyncArea, word: u64, me: u64) -> Option<LockGuard<'_>> 
         .ok()
         .map(|_| LockGuard {
             area,
+            me,
             inherited: true,
         })
+}
+
+impl LockGuard<'_> {
+    #[cold]
+    fn unlock_contended(&self, mut word: u64) {
+        loop {
+            if word & OWNER_MASK != self.me {
+                // Taken over by a process that judged us dead: the lock is
+                // theirs now, leave it. The fence stands in for the SeqCst
+                // exchange that `change` relies on.
+                fence(SeqCst);
+                return;
+            }
+            match self.area.lock.compare_exchange(word, 0, SeqCst, Relaxed) {
+                Ok(_) => break,
+                Err(now) => word = now,
+            }
+        }
+        if word & CONTENDED != 0 {
+            self.area.lock_futex.fetch_add(1, Release);
+            os::futex_wake(&self.area.lock_futex, 1);
+        }
+    }
 }
 
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         // SeqCst: also the barrier between an update's version move and its
-        // check for waiters (see `change`).
-        let word = self.area.lock.swap(0, SeqCst);
-        if word & CONTENDED != 0 {
-            self.area.lock_futex.fetch_add(1, Release);
-            os::futex_wake(&self.area.lock_futex, 1);
+        // check for waiters (see `change`). Only our own token is cleared.
+        if let Err(word) = self.area.lock.compare_exchange(self.me, 0, SeqCst, Relaxed) {
+            self.unlock_contended(word);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zeroed_area() -> Box<SyncArea> {
+        // SAFETY: SyncArea is made of atomics only, for which all-zero bytes
+        // are a valid value (and the state of a new region).
+        Box::new(unsafe { std::mem::zeroed() })
+    }
+
+    #[test]
+    fn lock_and_unlock() {
+        let area = zeroed_area();
+        let guard = lock(&area);
+        assert!(!guard.inherited);
+        assert_eq!(area.lock.load(Relaxed), owner::current());
+        drop(guard);
+        assert_eq!(area.lock.load(Relaxed), 0);
+    }
+
+    /// A holder judged dead while it lived (the harm is done then) must at
+    /// least not release the lock of the process that took it over.
+    #[test]
+    fn an_owner_whose_lock_was_taken_over_does_not_release_it() {
+        let area = zeroed_area();
+        let guard = lock(&area);
+        // pid 1 exists; its token here is made up.
+        let new_owner = (1 << 32) | 0x1235 | CONTENDED;
+        area.lock.store(new_owner, Relaxed);
+        drop(guard);
+        assert_eq!(area.lock.load(Relaxed), new_owner);
+    }
+
+    #[test]
+    fn a_contended_unlock_clears_the_flag() {
+        let area = zeroed_area();
+        let guard = lock(&area);
+        area.lock.fetch_or(CONTENDED, Relaxed);
+        drop(guard);
+        assert_eq!(area.lock.load(Relaxed), 0);
+        assert_eq!(area.lock_futex.load(Relaxed), 1, "a waiter was woken");
+    }
+
+    #[test]
+    fn a_dead_owner_is_taken_over_and_recovery_asked_for() {
+        let area = zeroed_area();
+        // No process has this pid.
+        area.lock.store((0x7fff_fff0 << 32) | 1, Relaxed);
+        let guard = try_lock_if_abandoned(&area).expect("taken over");
+        assert!(guard.inherited);
+        drop(guard);
+        assert_eq!(area.lock.load(Relaxed), 0);
     }
 }

@@ -1,12 +1,23 @@
 //! Who holds a lock, in a form that can be checked for liveness without any
-//! help from the kernel.
+//! help from the kernel, and the check itself.
 //!
-//! An owner token is one `u64`: the pid in bits 32..62 and, in bits 0..32, a
-//! hash of (boot id, pid, process start time). A token names a process
-//! exactly: a reused pid has another start time, and a process of another
-//! boot (a region file that survived a crash, or was copied elsewhere)
-//! another boot id. Bit 63 is left free for the lock's "contended" flag.
+//! An owner token is one `u64`: the pid in bits 32..62 and a 32-bit tag in
+//! bits 0..32. Bit 63 is left free for the lock's "contended" flag.
+//!
+//! - An odd tag is *verifiable*: a hash of (boot id, pid, process start
+//!   time). It names a process exactly: a reused pid has another start time,
+//!   a process of another boot (a region file that survived a crash, or was
+//!   copied elsewhere) another boot id. Anyone who can read the same facts
+//!   recomputes it.
+//! - An even tag is *unverifiable*: a random value (never 0) chosen by a
+//!   process that could not read those facts about itself, or that would
+//!   read them differently from everyone else (its boot-time clock is
+//!   shifted by a time namespace). Nobody else can recompute it, so it is
+//!   never held against its owner; it only tells this process's own tokens
+//!   from those of an earlier process with the same pid.
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 
@@ -38,7 +49,15 @@ fn compute_current() -> u64 {
         }
     });
     let pid = std::process::id() as i32;
-    let token = token_of(pid, process::start_time(pid), process::boot_id().as_deref());
+    let tag = match (
+        process::boot_id(),
+        process::stat(pid),
+        process::boot_clock_is_shifted(),
+    ) {
+        (Ok(boot), Ok(stat), Ok(false)) => verifiable_tag(&boot, pid, stat.start_time),
+        _ => unverifiable_tag(pid),
+    };
+    let token = token(pid, tag);
     CURRENT.store(token, Ordering::Relaxed);
     token
 }
@@ -50,33 +69,71 @@ extern "C" fn reset_after_fork() {
     CURRENT.store(0, Ordering::Relaxed);
 }
 
-/// The token of process `pid` as it is now.
-fn token_of(pid: i32, start_time: Option<u64>, boot_id: Option<&str>) -> u64 {
-    let tag = Fnv1a::new()
-        .bytes(boot_id.unwrap_or("").as_bytes())
-        .bytes(&pid.to_le_bytes())
-        .bytes(&start_time.unwrap_or(0).to_le_bytes())
-        .finish();
-    // Fold to 32 bits; never 0, so a token is never 0 (0 = unlocked).
-    let tag = ((tag >> 32) ^ tag) as u32 | 1;
+fn token(pid: i32, tag: u32) -> u64 {
     ((pid as u32 as u64 & 0x7fff_ffff) << 32) | u64::from(tag)
 }
 
-/// Whether the process a token names is certainly gone. Errs on the side of
-/// "alive" when it cannot tell (say, `/proc` is unreadable): stealing a
-/// live owner's lock would break mutual exclusion, waiting longer would not.
+/// The tag of process `pid` that started at `start_time` in boot `boot_id`:
+/// odd, so never 0 and never taken for an unverifiable one.
+fn verifiable_tag(boot_id: &[u8; 36], pid: i32, start_time: u64) -> u32 {
+    let hash = Fnv1a::new()
+        .bytes(boot_id)
+        .bytes(&pid.to_le_bytes())
+        .bytes(&start_time.to_le_bytes())
+        .finish();
+    ((hash >> 32) ^ hash) as u32 | 1
+}
+
+/// A random even tag, never 0: unique to this process among those that
+/// bear its pid, with overwhelming probability.
+fn unverifiable_tag(pid: i32) -> u32 {
+    let hash = RandomState::new().hash_one((pid, std::time::SystemTime::now()));
+    match ((hash >> 32) ^ hash) as u32 & !1 {
+        0 => 2,
+        tag => tag,
+    }
+}
+
+fn is_verifiable(token: u64) -> bool {
+    token & 1 == 1
+}
+
+/// Whether the process a token names is certainly gone. Only facts about
+/// the owner that everyone reads alike count against it, never what it (or
+/// this process) could not read: stealing a live owner's lock would break
+/// mutual exclusion, waiting longer would not.
 pub(crate) fn is_dead(token: u64) -> bool {
     let token = token & OWNER_MASK;
     let pid = (token >> 32) as i32;
-    if pid <= 0 {
-        return true; // no process has this pid: a damaged or forged word
+    if pid == 0 {
+        return true; // no process has pid 0: a damaged or forged word
+    }
+    if pid as u32 == std::process::id() {
+        // This process, or an earlier one that bore its pid: only the
+        // former can have made a token equal to ours.
+        return token != current();
     }
     if !process::exists(pid) {
         return true;
     }
-    match (process::start_time(pid), process::boot_id()) {
-        (Some(start), Some(boot)) => token_of(pid, Some(start), Some(&boot)) != token,
-        _ => false,
+    match process::stat(pid) {
+        // A reused pid, or a process of another boot.
+        Ok(stat) => names_another_process(token, pid, stat.start_time),
+        Err(_) => false,
+    }
+}
+
+/// Whether a verifiable `token` names another process than the one now at
+/// `pid`, which started at `start_time`. Only a process whose own token is
+/// verifiable can tell: it reads the boot id and start times as the token's
+/// maker did.
+fn names_another_process(token: u64, pid: i32, start_time: u64) -> bool {
+    if !is_verifiable(token) || !is_verifiable(current()) {
+        return false;
+    }
+    match process::boot_id() {
+        Ok(boot) => verifiable_tag(&boot, pid, start_time) != token as u32,
+        Err(_) => false,
     }
 }
 
@@ -91,21 +148,48 @@ mod tests {
         assert_eq!(me & !OWNER_MASK, 0);
         assert_eq!(current(), me);
         assert!(!is_dead(me));
+        assert!(!is_dead(me | !OWNER_MASK));
     }
 
     #[test]
-    fn other_boots_and_reused_pids_are_dead() {
+    fn tokens_here_are_verifiable() {
+        // This test suite runs where /proc is readable and no time
+        // namespace shifts the clock.
         let me = current();
         let pid = std::process::id() as i32;
-        let start = process::start_time(pid);
-        assert!(is_dead(token_of(pid, start, Some("another-boot"))));
-        assert!(is_dead(token_of(
-            pid,
-            start.map(|s| s + 1),
-            process::boot_id().as_deref()
-        )));
-        assert_eq!(token_of(pid, start, process::boot_id().as_deref()), me);
+        let start = process::stat(pid).unwrap().start_time;
+        let boot = process::boot_id().unwrap();
+        assert!(is_verifiable(me));
+        assert_eq!(token(pid, verifiable_tag(&boot, pid, start)), me);
+    }
+
+    #[test]
+    fn other_incarnations_of_a_pid_are_dead() {
+        let me = current();
+        let pid = std::process::id() as i32;
+        let start = process::stat(pid).unwrap().start_time;
+        let boot = process::boot_id().unwrap();
+        let mut other_boot = boot;
+        other_boot[0] ^= 1;
+        for other in [
+            verifiable_tag(&other_boot, pid, start),
+            verifiable_tag(&boot, pid, start + 1),
+            unverifiable_tag(pid),
+        ] {
+            assert_ne!(token(pid, other), me);
+            assert!(is_dead(token(pid, other)));
+        }
         // pid_max is at most 2^22 on Linux: this pid is never in use.
-        assert!(is_dead(token_of(0x7fff_fff0, Some(1), Some("x"))));
+        assert!(is_dead(token(0x7fff_fff0, 1)));
+        assert!(is_dead(0x5a5a), "pid 0");
+    }
+
+    #[test]
+    fn unverifiable_tags_are_even_and_never_zero() {
+        for _ in 0..1000 {
+            let tag = unverifiable_tag(1);
+            assert!(tag != 0 && tag & 1 == 0, "{tag:#x}");
+        }
+        assert_ne!(unverifiable_tag(1), unverifiable_tag(1));
     }
 }

@@ -1,0 +1,183 @@
+//! Judging a writer lock's holder, across real processes: a live holder is
+//! never declared dead for what it could not read about itself.
+//!
+//! A "must not get through" check gives the waiting update [`WINDOW`], many
+//! liveness periods: a broken judgement shows within the first one.
+
+mod support;
+
+use std::process::Command;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use shm::Handoff;
+use shm_runtime::OpenOptions;
+use support::{Helper, Scratch, Target, PATIENCE};
+
+/// How long a waiting update is given to (wrongly) get past a live holder:
+/// 60 liveness periods of 5 ms.
+const WINDOW: Duration = Duration::from_millis(300);
+
+/// What the holder adds to `value` (the waiting update adds 1).
+const HOLDER_ADDS: &str = "100";
+
+/// Runs `f` on a thread of its own (so that a hang cannot stop the test from
+/// failing and cleaning up) and returns where its result arrives.
+fn in_background<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> mpsc::Receiver<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx
+}
+
+/// Waits for a background result within `limit`, naming `what` on failure.
+fn within<T>(rx: &mpsc::Receiver<T>, limit: Duration, what: &str) -> T {
+    match rx.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(RecvTimeoutError::Timeout) => panic!("{what}: still blocked after {limit:?}"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{what}: panicked"),
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `holder` is inside an update of the Handoff region at `target`
+/// (role `hold-until-released`, adding [`HOLDER_ADDS`]), alive, maybe in
+/// circumstances that make it easy to misjudge. An update from this process
+/// must wait for it, not take its lock, and then go through after it.
+fn live_holder_is_waited_for(target: &Target, mut holder: Helper) {
+    let shared = target
+        .open(OpenOptions::<Handoff>::new().create(false))
+        .unwrap();
+    assert_eq!(holder.line(), "in update");
+    let waiter_target = target.clone();
+    let waited = in_background(move || {
+        let shared = waiter_target
+            .open(OpenOptions::<Handoff>::new().create(false))
+            .unwrap();
+        shared.update(|v| {
+            v.value += 1;
+            (v.value, shared.holding.get() != 0)
+        })
+    });
+    match waited.recv_timeout(WINDOW) {
+        Err(RecvTimeoutError::Timeout) => {}
+        Ok((value, holder_inside)) => panic!(
+            "an update got through while the lock holder was alive \
+             (holder still inside its update: {holder_inside}; value {value}): \
+             the holder was judged dead, and one of the two updates is lost"
+        ),
+        Err(RecvTimeoutError::Disconnected) => panic!("the waiting update panicked"),
+    }
+    shared.release.set(1);
+    shared.notify();
+    let (value, holder_inside) = within(&waited, PATIENCE, "the update after the holder's");
+    assert!(!holder_inside, "ran while the holder was inside its update");
+    assert_eq!(value, 101, "the waiting update ran after the holder's");
+    holder.finish();
+    assert_eq!(shared.snapshot().value, 101);
+}
+
+/// A fresh Handoff region at each kind of target.
+fn handoff_regions() -> [Scratch; 2] {
+    let scratches = Scratch::both();
+    for scratch in &scratches {
+        scratch.target.open(&OpenOptions::<Handoff>::new()).unwrap();
+    }
+    scratches
+}
+
+/// The helper program, run with `args`, through `wrapper` (a command that
+/// ends by running its arguments).
+fn wrapped(wrapper: &[&str], role: &str, target: &Target, extra: &[&str]) -> (Command, String) {
+    let mut command = Command::new(wrapper[0]);
+    command
+        .args(&wrapper[1..])
+        .arg(Helper::program())
+        .arg(role)
+        .args(target.args())
+        .args(extra);
+    let what = format!("{wrapper:?} shm-test-child {role} {:?}", target.args());
+    (command, what)
+}
+
+/// A holder that cannot read `/proc/sys/kernel/random/boot_id` (here: it is
+/// bind-mounted to `/dev/null`, as under systemd's `ProcSubset=pid` or in a
+/// chroot) computes its token without it. Everyone else must still see it
+/// alive.
+#[test]
+fn holder_that_cannot_read_the_boot_id_is_waited_for() {
+    if !is_root() {
+        eprintln!("skipped: needs root to bind-mount over the boot id");
+        return;
+    }
+    let hide_boot_id = [
+        "unshare",
+        "--mount",
+        "sh",
+        "-c",
+        "mount --bind /dev/null /proc/sys/kernel/random/boot_id && exec \"$0\" \"$@\"",
+    ];
+    for scratch in handoff_regions() {
+        let (command, what) = wrapped(
+            &hide_boot_id,
+            "hold-until-released",
+            &scratch.target,
+            &[HOLDER_ADDS],
+        );
+        live_holder_is_waited_for(&scratch.target, Helper::spawn(command, what));
+    }
+}
+
+/// A command name that is not UTF-8 (a multibyte name cut at 15 bytes, with
+/// a `)` and a space for good measure) must not make the holder's
+/// `/proc/<pid>/stat` unreadable to it. The holder renames itself to plain
+/// ASCII once inside its update, so that the others read its stat whatever
+/// the reading code does with such names.
+#[test]
+fn holder_whose_command_name_is_not_utf8_is_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    // 6 + 5 * 2 = 16 bytes: the kernel keeps 15, ending inside an 'é'.
+    let link = dir.path().join("hold) ééééé");
+    std::os::unix::fs::symlink(Helper::program(), &link).unwrap();
+    for scratch in handoff_regions() {
+        let mut command = Command::new(&link);
+        command
+            .arg("hold-until-released")
+            .args(scratch.target.args())
+            .args([HOLDER_ADDS, "plain-ascii"]);
+        let holder = Helper::spawn(command, format!("{link:?} hold-until-released"));
+        live_holder_is_waited_for(&scratch.target, holder);
+    }
+}
+
+/// A holder in a time namespace sees every start time in `/proc` shifted by
+/// its boot-time offset, its own included.
+#[test]
+fn holder_in_a_time_namespace_is_waited_for() {
+    if !is_root() {
+        eprintln!("skipped: needs root to make a time namespace");
+        return;
+    }
+    let shifted_clock = [
+        "unshare",
+        "--time",
+        "--boottime",
+        "100000",
+        "--fork",
+        "--kill-child",
+    ];
+    for scratch in handoff_regions() {
+        let (command, what) = wrapped(
+            &shifted_clock,
+            "hold-until-released",
+            &scratch.target,
+            &[HOLDER_ADDS],
+        );
+        live_holder_is_waited_for(&scratch.target, Helper::spawn(command, what));
+    }
+}

@@ -1,5 +1,6 @@
 //! Judging a writer lock's holder, across real processes: a live holder is
-//! never declared dead for what it could not read about itself.
+//! never declared dead for what it could not read about itself, and a
+//! zombie does not wedge anyone.
 //!
 //! A "must not get through" check gives the waiting update [`WINDOW`], many
 //! liveness periods: a broken judgement shows within the first one.
@@ -10,13 +11,16 @@ use std::process::Command;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use shm::Handoff;
+use shm::{Handoff, Invariant};
 use shm_runtime::OpenOptions;
 use support::{Helper, Scratch, Target, PATIENCE};
 
 /// How long a waiting update is given to (wrongly) get past a live holder:
 /// 60 liveness periods of 5 ms.
 const WINDOW: Duration = Duration::from_millis(300);
+
+/// Hang guard for an update or snapshot that must get through promptly.
+const PROMPTLY: Duration = Duration::from_secs(2);
 
 /// What the holder adds to `value` (the waiting update adds 1).
 const HOLDER_ADDS: &str = "100";
@@ -179,5 +183,97 @@ fn holder_in_a_time_namespace_is_waited_for() {
             &[HOLDER_ADDS],
         );
         live_holder_is_waited_for(&scratch.target, Helper::spawn(command, what));
+    }
+}
+
+/// A process whose main thread has ended shows a zombie leader in `/proc`
+/// (state `Z`, no memory map) while its other threads run on.
+#[test]
+fn holder_whose_main_thread_exited_is_waited_for() {
+    for scratch in handoff_regions() {
+        let holder = Helper::start("hold-from-thread", &scratch.target, &[HOLDER_ADDS], &[]);
+        live_holder_is_waited_for(&scratch.target, holder);
+    }
+}
+
+/// A holder killed and not yet reaped is a zombie: `kill(pid, 0)` succeeds
+/// and its start time still matches. It holds nothing.
+#[test]
+fn zombie_lock_holder_does_not_wedge_writers() {
+    for scratch in Scratch::both() {
+        let shared = scratch
+            .target
+            .open(&OpenOptions::<Invariant>::new())
+            .unwrap();
+        shared.store(Invariant {
+            round: 3,
+            data: [3; 31],
+        });
+        let mut holder = Helper::start("hold-in-update", &scratch.target, &[], &[]);
+        assert_eq!(holder.line(), "in update");
+        holder.kill_leaving_zombie();
+        let target = scratch.target.clone();
+        let updated = in_background(move || {
+            let shared = target
+                .open(OpenOptions::<Invariant>::new().create(false))
+                .unwrap();
+            shared.update(|v| {
+                v.advance();
+                *v
+            })
+        });
+        let after = within(
+            &updated,
+            PROMPTLY,
+            "update after the holder became a zombie",
+        );
+        assert_eq!(after.round, 4);
+        assert_eq!(shared.snapshot(), after);
+        holder.reap();
+    }
+}
+
+/// A writer killed half-way through its stores, not yet reaped: a reader
+/// completes the publish instead of waiting for the zombie.
+#[test]
+fn zombie_writer_mid_publish_does_not_wedge_readers() {
+    for scratch in Scratch::both() {
+        let shared = scratch
+            .target
+            .open(&OpenOptions::<Invariant>::new())
+            .unwrap();
+        shared.store(Invariant {
+            round: 5,
+            data: [5; 31],
+        });
+        let mut writer = Helper::start(
+            "invariant-writer",
+            &scratch.target,
+            &["1"],
+            &[("SHM_RUNTIME_PAUSE_AT", "half-applied")],
+        );
+        // One line on stdout, one on stderr: in either order.
+        let mut lines = [writer.line(), writer.line()];
+        lines.sort();
+        assert_eq!(lines, ["ready", "shm-runtime: paused at half-applied"]);
+        writer.kill_leaving_zombie();
+        let target = scratch.target.clone();
+        let read = in_background(move || {
+            let shared = target
+                .open(OpenOptions::<Invariant>::new().create(false))
+                .unwrap();
+            shared.snapshot()
+        });
+        let snap = within(&read, PROMPTLY, "snapshot after the writer became a zombie");
+        assert_eq!(
+            snap,
+            Invariant {
+                round: 6,
+                data: [6; 31]
+            }
+        );
+        shared.update(Invariant::advance);
+        assert_eq!(shared.snapshot().round, 7);
+        writer.reap();
     }
 }

@@ -1,5 +1,6 @@
-//! What the system says about other processes: whether one exists, when it
-//! started, which boot this is. Used to judge whether a lock holder lives.
+//! What the system says about other processes: whether one exists, its
+//! state and start time, which boot this is. Used to judge
+//! whether a lock holder lives.
 //!
 //! Every query returns an error rather than a guess when the system does not
 //! answer; the caller decides what not knowing means.
@@ -21,9 +22,22 @@ pub(crate) fn exists(pid: i32) -> bool {
 /// The fields of `/proc/<pid>/stat` that liveness needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Stat {
+    /// The state letter of the thread-group leader (`R`, `S`, `Z`, ...).
+    pub state: u8,
+    /// Threads in the group, a zombie leader included.
+    pub threads: u64,
     /// Start time in clock ticks since boot, as this process's time
     /// namespace shows it.
     pub start_time: u64,
+}
+
+impl Stat {
+    /// Every thread of the process has exited: a zombie (`Z`) with no other
+    /// thread left, or a process being reaped (`X`). A zombie leader with
+    /// live threads is a live process whose main thread ended.
+    pub(crate) fn has_exited(&self) -> bool {
+        self.state == b'X' || (self.state == b'Z' && self.threads <= 1)
+    }
 }
 
 /// Reads `/proc/<pid>/stat`.
@@ -40,9 +54,18 @@ pub(crate) fn parse_stat(bytes: &[u8]) -> Option<Stat> {
     let mut fields = bytes[close + 1..]
         .split(u8::is_ascii_whitespace)
         .filter(|f| !f.is_empty());
-    // Field 3 comes first; field n is `fields.nth(n - 3)`.
-    let start_time = number(fields.nth(22 - 3)?)?;
-    Some(Stat { start_time })
+    // Field 3 is the state; field n is `fields.nth(n - 3)` from the start.
+    let state = match fields.next()? {
+        [state] => *state,
+        _ => return None,
+    };
+    let threads = number(fields.nth(20 - 4)?)?;
+    let start_time = number(fields.nth(22 - 21)?)?;
+    Some(Stat {
+        state,
+        threads,
+        start_time,
+    })
 }
 
 fn number(field: &[u8]) -> Option<u64> {
@@ -132,6 +155,8 @@ mod tests {
             assert_eq!(
                 parse_stat(&stat_line(name, b'S', 3, 123_456)),
                 Some(Stat {
+                    state: b'S',
+                    threads: 3,
                     start_time: 123_456
                 }),
                 "{name:?}"
@@ -144,7 +169,21 @@ mod tests {
     #[test]
     fn this_process_has_a_stat() {
         let me = stat(std::process::id() as i32).unwrap();
-        assert!(me.start_time > 0, "{me:?}");
+        assert!(me.threads >= 1 && !me.has_exited(), "{me:?}");
+    }
+
+    #[test]
+    fn zombies_have_exited_only_with_no_thread_left() {
+        let stat = |state, threads| Stat {
+            state,
+            threads,
+            start_time: 1,
+        };
+        assert!(stat(b'Z', 1).has_exited());
+        assert!(stat(b'X', 1).has_exited());
+        assert!(!stat(b'Z', 2).has_exited(), "its main thread ended, not it");
+        assert!(!stat(b'S', 1).has_exited());
+        assert!(!stat(b'D', 1).has_exited());
     }
 
     #[test]

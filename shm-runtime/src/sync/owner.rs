@@ -117,8 +117,9 @@ pub(crate) fn is_dead(token: u64) -> bool {
         return true;
     }
     match process::stat(pid) {
-        // A reused pid, or a process of another boot.
-        Ok(stat) => names_another_process(token, pid, stat.start_time),
+        // A zombie holds nothing; a reused pid, or a process of another
+        // boot, is not the one named.
+        Ok(stat) => stat.has_exited() || names_another_process(token, pid, stat.start_time),
         Err(_) => false,
     }
 }

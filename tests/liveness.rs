@@ -1,12 +1,15 @@
 //! Judging a writer lock's holder, across real processes: a live holder is
-//! never declared dead for what it could not read about itself, and a
-//! zombie does not wedge anyone.
+//! never declared dead for what it could not read about itself, a zombie or
+//! a process that does not even map the region does not wedge anyone, and
+//! a holder whose liveness cannot be checked is waited for.
 //!
 //! A "must not get through" check gives the waiting update [`WINDOW`], many
 //! liveness periods: a broken judgement shows within the first one.
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
@@ -276,4 +279,82 @@ fn zombie_writer_mid_publish_does_not_wedge_readers() {
         assert_eq!(shared.snapshot().round, 7);
         writer.reap();
     }
+}
+
+/// The region's file (or shm object) copied while a live process is inside
+/// an update: the copy's lock names that process, which does not map the
+/// copy and so cannot hold its lock.
+#[test]
+fn copy_of_a_region_locked_by_a_live_process_updates() {
+    for (scratch, copy) in Scratch::both().into_iter().zip(Scratch::both()) {
+        let original = scratch.target.open(&OpenOptions::<Handoff>::new()).unwrap();
+        let mut holder = Helper::start("hold-until-released", &scratch.target, &[HOLDER_ADDS], &[]);
+        assert_eq!(holder.line(), "in update");
+        std::fs::copy(scratch.target.backing_path(), copy.target.backing_path()).unwrap();
+        let target = copy.target.clone();
+        let updated = in_background(move || {
+            let copied = target
+                .open(OpenOptions::<Handoff>::new().create(false))
+                .unwrap();
+            copied.update(|v| {
+                v.value += 1;
+                v.value
+            })
+        });
+        assert_eq!(
+            within(
+                &updated,
+                PROMPTLY,
+                "update of the copy while the original's holder lives"
+            ),
+            1
+        );
+        // The original's holder was not disturbed.
+        assert_eq!(original.holding.get(), 1);
+        original.release.set(1);
+        original.notify();
+        holder.finish();
+        assert_eq!(original.snapshot().value, 100);
+    }
+}
+
+/// Where this process may not read the holder's memory map (another user's
+/// process), it cannot tell whether the holder maps the region: it waits,
+/// as for a live holder, until the holder is gone.
+#[test]
+fn holder_whose_map_cannot_be_read_is_waited_for() {
+    if !is_root() {
+        eprintln!("skipped: needs root to run helpers as two other users");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let original = Target::File(dir.path().join("original"));
+    let copy = Target::File(dir.path().join("copy"));
+    original.open(&OpenOptions::<Handoff>::new()).unwrap();
+    std::fs::set_permissions(
+        original.backing_path(),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    let as_user = |uid: u32, role: &str, target: &Target, extra: &[&str]| {
+        let mut command = Command::new(Helper::program());
+        command
+            .arg(role)
+            .args(target.args())
+            .args(extra)
+            .uid(uid)
+            .gid(uid);
+        Helper::spawn(command, format!("uid {uid}: shm-test-child {role}"))
+    };
+    let mut holder = as_user(65534, "hold-until-released", &original, &[HOLDER_ADDS]);
+    assert_eq!(holder.line(), "in update");
+    std::fs::copy(original.backing_path(), copy.backing_path()).unwrap();
+    let mut writer = as_user(65533, "add-handoff", &copy, &["1"]);
+    assert_eq!(writer.line(), "updating");
+    if let Some(line) = writer.line_within(WINDOW) {
+        panic!("the writer got past a holder it cannot check: {line:?}");
+    }
+    holder.kill();
+    assert_eq!(writer.finish(), ["done 1"]);
 }

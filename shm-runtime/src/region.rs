@@ -37,6 +37,7 @@ use crate::fault;
 use crate::header::{self, Decoded, Geometry, Header, HEADER_LEN, STATE_OFFSET, STATE_READY};
 use crate::os::{self, OpenMode};
 use crate::shared::Shared;
+use crate::sync::owner::ObjectId;
 use crate::traits::{as_bytes, SharedState};
 use crate::TypeInfo;
 
@@ -243,6 +244,8 @@ pub(crate) struct Region {
     pub(crate) map: MmapRaw,
     pub(crate) geometry: Geometry,
     pub(crate) location: Location,
+    /// The mapped object's device and inode: what names its lock's holders.
+    pub(crate) object: ObjectId,
 }
 
 fn open_region(location: &Location, request: &Request, spec: &TypeSpec<'_>) -> Result<Region> {
@@ -371,6 +374,7 @@ fn map_published(location: &Location, file: &std::fs::File, header: Header) -> R
         map,
         geometry: header.geometry,
         location: location.clone(),
+        object: ObjectId::of(&os::metadata(location, file)?),
     };
     // The creator wrote everything it publishes with pwrite before its
     // `Release` store of READY, and `inspect` read READY with pread. This
@@ -430,6 +434,7 @@ fn initialise(
         map,
         geometry,
         location: location.clone(),
+        object: ObjectId::of(&os::metadata(location, file)?),
     };
     fault::pause_point("before-publish");
     // Publishes the header, initial value and schema written above.

@@ -114,6 +114,7 @@ impl<T: SharedState> Shared<T> {
         let journal = self.journal.as_ptr().cast_const();
         PayloadLayout {
             area: self.sync(),
+            object: &self.region.object,
             payload: self.view.as_ptr().cast::<u8>().cast_const(),
             journal_old: journal,
             // SAFETY: the journal holds two copies of `journal_copy_len`
@@ -176,7 +177,7 @@ impl<T: SharedState> Shared<T> {
     #[inline]
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let area = self.sync();
-        let guard = lock::lock(area);
+        let guard = lock::lock(area, &self.region.object);
         if guard.inherited || area.journal_target.load(Ordering::Relaxed) != 0 {
             self.payload_layout().recover(&guard);
         }

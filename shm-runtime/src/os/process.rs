@@ -1,5 +1,5 @@
 //! What the system says about other processes: whether one exists, its
-//! state and start time, which boot this is. Used to judge
+//! state and start time, what it maps, which boot this is. Used to judge
 //! whether a lock holder lives.
 //!
 //! Every query returns an error rather than a guess when the system does not
@@ -119,6 +119,63 @@ fn parse_boot_clock_shifted(bytes: &[u8]) -> Option<bool> {
     Some(false)
 }
 
+/// Whether a process maps a given file, from its `/proc/<pid>/maps`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Maps {
+    /// A mapping of this device and inode.
+    Object,
+    /// No mapping of this device and inode, but one of the same inode
+    /// number on another device: maybe the same file seen through another
+    /// layer (overlayfs, btrfs subvolumes report devices inconsistently).
+    SameInodeElsewhere,
+    /// Mappings, none of this inode.
+    Other,
+    /// No mappings at all: the process has no memory map left (exiting, or
+    /// its leader thread exited and `/proc/<pid>/maps` shows nothing).
+    Nothing,
+}
+
+/// What `/proc/<pid>/maps` says about the file with device `dev` (as
+/// `stat` reports it, `st_dev`) and inode `ino`. Reading another user's
+/// map fails with `EACCES` (it needs ptrace read access).
+pub(crate) fn maps(pid: i32, dev: u64, ino: u64) -> io::Result<Maps> {
+    let bytes = std::fs::read(format!("/proc/{pid}/maps"))?;
+    scan_maps(&bytes, dev, ino).ok_or_else(|| invalid("/proc/<pid>/maps"))
+}
+
+/// Scans a maps listing: lines `start-end perms offset major:minor inode
+/// [path]`, the device in hex, the inode in decimal. The path may hold any
+/// bytes but no newline (the kernel escapes it), and is not looked at.
+pub(crate) fn scan_maps(bytes: &[u8], dev: u64, ino: u64) -> Option<Maps> {
+    let (major, minor) = split_device(dev);
+    let mut found = Maps::Nothing;
+    for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty()).skip(3);
+        let device = fields.next()?;
+        let inode = number(fields.next()?)?;
+        let colon = device.iter().position(|&b| b == b':')?;
+        let hex = |f: &[u8]| u64::from_str_radix(std::str::from_utf8(f).ok()?, 16).ok();
+        let (line_major, line_minor) = (hex(&device[..colon])?, hex(&device[colon + 1..])?);
+        if inode == ino && inode != 0 {
+            if (line_major, line_minor) == (major, minor) {
+                return Some(Maps::Object);
+            }
+            found = Maps::SameInodeElsewhere;
+        } else if found == Maps::Nothing {
+            found = Maps::Other;
+        }
+    }
+    Some(found)
+}
+
+/// The major and minor numbers of an `st_dev`, decoded as glibc's `major`
+/// and `minor` do (the kernel prints the same numbers in maps).
+fn split_device(dev: u64) -> (u64, u64) {
+    let major = ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0x0000_0fff);
+    let minor = ((dev >> 12) & 0xffff_ff00) | (dev & 0x0000_00ff);
+    (major, minor)
+}
+
 fn invalid(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("unexpected {what}"))
 }
@@ -213,5 +270,44 @@ mod tests {
         assert_eq!(parse_boot_clock_shifted(shifted), Some(true));
         assert_eq!(parse_boot_clock_shifted(nanos), Some(true));
         assert_eq!(parse_boot_clock_shifted(b"boottime x 0\n"), None);
+    }
+
+    #[test]
+    fn maps_lines_match_device_and_inode() {
+        // st_dev of 0:45 and of 259:2 (a major over 255) as glibc encodes them.
+        let (tmpfs, nvme) = (0x2d, (259 << 8) | 2);
+        let maps = b"55d0c0a00000-55d0c0a02000 r--p 00000000 103:02 1835023    /usr/bin/cat\n\
+            7f1c2a000000-7f1c2a001000 rw-s 00000000 00:2d 1042      /dev/shm/a b (deleted)\n\
+            7ffd8e3f0000-7ffd8e411000 rw-p 00000000 00:00 0          [stack]\n";
+        assert_eq!(scan_maps(maps, tmpfs, 1042), Some(Maps::Object));
+        assert_eq!(scan_maps(maps, nvme, 1835023), Some(Maps::Object));
+        assert_eq!(scan_maps(maps, tmpfs, 1043), Some(Maps::Other));
+        assert_eq!(scan_maps(maps, nvme, 1042), Some(Maps::SameInodeElsewhere));
+        assert_eq!(
+            scan_maps(maps, 0, 0),
+            Some(Maps::Other),
+            "inode 0 is no file"
+        );
+        assert_eq!(scan_maps(b"", tmpfs, 1042), Some(Maps::Nothing));
+        assert_eq!(scan_maps(b"garbage\n", tmpfs, 1042), None);
+    }
+
+    #[test]
+    fn large_device_numbers_split_as_glibc_does() {
+        // makedev(0x12345, 0x6789a) by glibc's formula.
+        let (major, minor) = (0x12345u64, 0x6789au64);
+        let dev = ((major & 0xffff_f000) << 32)
+            | ((major & 0xfff) << 8)
+            | ((minor & 0xffff_ff00) << 12)
+            | (minor & 0xff);
+        assert_eq!(split_device(dev), (major, minor));
+    }
+
+    #[test]
+    fn this_process_maps_its_own_executable() {
+        let exe = std::fs::metadata("/proc/self/exe").unwrap();
+        use std::os::unix::fs::MetadataExt;
+        let pid = std::process::id() as i32;
+        assert_eq!(maps(pid, exe.dev(), exe.ino()).unwrap(), Maps::Object);
     }
 }

@@ -5,10 +5,11 @@
 //!   no system call.
 //! - A waiter spins briefly, then marks the word contended and sleeps on a
 //!   futex, waking at least every [`LIVENESS_PERIOD`]; once the owner has
-//!   held the lock for a whole period, it checks whether the owner still
-//!   lives ([`owner::is_dead`]). A dead owner's lock is taken
-//!   over with a compare-exchange against the dead token, so exactly one
-//!   waiter inherits it, and that waiter is told to run recovery.
+//!   held the lock for a whole period, it judges the owner
+//!   ([`owner::liveness`]). A dead owner's lock is taken over with a
+//!   compare-exchange against the dead token, so exactly one waiter
+//!   inherits it, and kept only if the owner is still judged dead after
+//!   that; the waiter is told to run recovery.
 //! - Unlocking is a compare-exchange of the owner's own token: an owner
 //!   whose lock was taken over never releases its new owner's lock.
 //! - A contended unlock bumps the futex word and wakes one waiter; a waiter
@@ -20,7 +21,7 @@ use std::sync::atomic::fence;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
-use super::owner::{self, OWNER_MASK};
+use super::owner::{self, Liveness, ObjectId, OWNER_MASK};
 use super::SyncArea;
 use crate::os;
 
@@ -40,27 +41,32 @@ pub(crate) struct LockGuard<'a> {
     pub(crate) inherited: bool,
 }
 
-/// Takes the lock, waiting as long as a live process holds it.
+/// Who holds a lock, for tools that show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockHolder {
+    Free,
+    Held { pid: u32, liveness: Liveness },
+}
+
+/// Takes the lock of the region `area` belongs to, `object`, waiting as
+/// long as a live process holds it.
 #[inline]
-pub(crate) fn lock(area: &SyncArea) -> LockGuard<'_> {
+pub(crate) fn lock<'a>(area: &'a SyncArea, object: &ObjectId) -> LockGuard<'a> {
     let me = owner::current();
     match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
-        Ok(_) => LockGuard {
-            area,
-            me,
-            inherited: false,
-        },
-        Err(_) => lock_contended(area, me),
+        Ok(_) => LockGuard::new(area, me, false),
+        Err(_) => lock_contended(area, object, me),
     }
 }
 
 #[cold]
-fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
+fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGuard<'a> {
     let mut spins = 0;
     let mut slept = false;
-    // Checking liveness reads /proc (tens of microseconds), so it is done
-    // only after the owner has held the lock for a whole LIVENESS_PERIOD
-    // while we waited, not on every contended acquisition.
+    // Judging the owner reads /proc (tens of microseconds, more for its
+    // memory map), so it is done only after the owner has held the lock
+    // for a whole LIVENESS_PERIOD while we waited, not on every contended
+    // acquisition.
     let mut next_check = Instant::now() + LIVENESS_PERIOD;
     loop {
         let word = area.lock.load(Relaxed);
@@ -71,11 +77,7 @@ fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
                 .compare_exchange(0, mine, Acquire, Relaxed)
                 .is_ok()
             {
-                return LockGuard {
-                    area,
-                    me,
-                    inherited: false,
-                };
+                return LockGuard::new(area, me, false);
             }
             continue;
         }
@@ -85,7 +87,7 @@ fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
             continue;
         }
         if Instant::now() >= next_check {
-            if let Some(guard) = take_from_dead(area, word, me) {
+            if let Some(guard) = take_from_dead(area, object, word, me) {
                 return guard;
             }
             next_check = Instant::now() + LIVENESS_PERIOD;
@@ -107,42 +109,95 @@ fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
 }
 
 /// Takes the lock only if it is free or its owner is dead; never waits for
-/// a live owner. For readers that found a publish left half-done.
-pub(crate) fn try_lock_if_abandoned(area: &SyncArea) -> Option<LockGuard<'_>> {
+/// a live owner (or one whose liveness is unknown). For readers that found
+/// a publish left half-done.
+pub(crate) fn try_lock_if_abandoned<'a>(
+    area: &'a SyncArea,
+    object: &ObjectId,
+) -> Option<LockGuard<'a>> {
     let me = owner::current();
     match area.lock.load(Relaxed) {
         0 => area
             .lock
             .compare_exchange(0, me, Acquire, Relaxed)
             .ok()
-            .map(|_| LockGuard {
-                area,
-                me,
-                inherited: false,
-            }),
-        word => take_from_dead(area, word, me),
+            .map(|_| LockGuard::new(area, me, false)),
+        word => take_from_dead(area, object, word, me),
+    }
+}
+
+/// Who holds the lock now, and what can be said of them.
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "for `shm show`, wired in with the CLI")
+)]
+pub(crate) fn holder(area: &SyncArea, object: &ObjectId) -> LockHolder {
+    match area.lock.load(Acquire) {
+        0 => LockHolder::Free,
+        word => LockHolder::Held {
+            pid: owner::pid_of(word),
+            liveness: owner::liveness(word, object),
+        },
     }
 }
 
 /// If `word` names a dead owner, replaces it with `me`. Exactly one caller
 /// wins for a given dead token.
-fn take_from_dead(area: &SyncArea, word: u64, me: u64) -> Option<LockGuard<'_>> {
-    if !owner::is_dead(word) {
+///
+/// The owner is judged again once the word is ours: a verdict from its
+/// memory map ("does not map the object") holds for the instant it was
+/// read, and between that and our compare-exchange the word could have
+/// been freed and taken again, with the same token, by that very process
+/// after it mapped the object. Judged dead after the exchange too, it
+/// cannot hold the lock now (a holder maps the object until after its
+/// unlock attempt), and any hold it had at our exchange was over before our
+/// second judgement. Otherwise the word goes back as it was.
+fn take_from_dead<'a>(
+    area: &'a SyncArea,
+    object: &ObjectId,
+    word: u64,
+    me: u64,
+) -> Option<LockGuard<'a>> {
+    if owner::liveness(word, object) != Liveness::Dead {
         return None;
     }
     // Keep the contended flag: others may sleep on this lock.
     let mine = me | (word & CONTENDED);
     area.lock
         .compare_exchange(word, mine, Acquire, Relaxed)
-        .ok()
-        .map(|_| LockGuard {
-            area,
-            me,
-            inherited: true,
-        })
+        .ok()?;
+    if owner::liveness(word, object) == Liveness::Dead {
+        return Some(LockGuard::new(area, me, true));
+    }
+    give_back(area, word, me);
+    None
 }
 
-impl LockGuard<'_> {
+/// Puts `word` back in place of our token, keeping a contended flag that
+/// waiters may have set meanwhile.
+#[cold]
+fn give_back(area: &SyncArea, word: u64, me: u64) {
+    let mut current = area.lock.load(Relaxed);
+    while current & OWNER_MASK == me {
+        let back = (word & OWNER_MASK) | ((word | current) & CONTENDED);
+        match area.lock.compare_exchange(current, back, Release, Relaxed) {
+            Ok(_) => return,
+            Err(now) => current = now,
+        }
+    }
+}
+
+impl<'a> LockGuard<'a> {
+    /// The lock was just taken with token `me`.
+    #[inline]
+    fn new(area: &'a SyncArea, me: u64, inherited: bool) -> Self {
+        LockGuard {
+            area,
+            me,
+            inherited,
+        }
+    }
+
     #[cold]
     fn unlock_contended(&self, mut word: u64) {
         loop {
@@ -186,22 +241,34 @@ mod tests {
         Box::new(unsafe { std::mem::zeroed() })
     }
 
+    fn this_object() -> ObjectId {
+        ObjectId::of(&std::fs::metadata("/proc/self/exe").unwrap())
+    }
+
     #[test]
     fn lock_and_unlock() {
-        let area = zeroed_area();
-        let guard = lock(&area);
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
         assert!(!guard.inherited);
         assert_eq!(area.lock.load(Relaxed), owner::current());
+        assert_eq!(
+            holder(&area, &object),
+            LockHolder::Held {
+                pid: std::process::id(),
+                liveness: Liveness::Alive
+            }
+        );
         drop(guard);
         assert_eq!(area.lock.load(Relaxed), 0);
+        assert_eq!(holder(&area, &object), LockHolder::Free);
     }
 
     /// A holder judged dead while it lived (the harm is done then) must at
     /// least not release the lock of the process that took it over.
     #[test]
     fn an_owner_whose_lock_was_taken_over_does_not_release_it() {
-        let area = zeroed_area();
-        let guard = lock(&area);
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
         // pid 1 exists; its token here is made up.
         let new_owner = (1 << 32) | 0x1235 | CONTENDED;
         area.lock.store(new_owner, Relaxed);
@@ -211,8 +278,8 @@ mod tests {
 
     #[test]
     fn a_contended_unlock_clears_the_flag() {
-        let area = zeroed_area();
-        let guard = lock(&area);
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
         area.lock.fetch_or(CONTENDED, Relaxed);
         drop(guard);
         assert_eq!(area.lock.load(Relaxed), 0);
@@ -221,12 +288,22 @@ mod tests {
 
     #[test]
     fn a_dead_owner_is_taken_over_and_recovery_asked_for() {
-        let area = zeroed_area();
+        let (area, object) = (zeroed_area(), this_object());
         // No process has this pid.
         area.lock.store((0x7fff_fff0 << 32) | 1, Relaxed);
-        let guard = try_lock_if_abandoned(&area).expect("taken over");
+        let guard = try_lock_if_abandoned(&area, &object).expect("taken over");
         assert!(guard.inherited);
         drop(guard);
         assert_eq!(area.lock.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn a_live_owner_is_not_taken_over() {
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
+        std::thread::scope(|s| {
+            s.spawn(|| assert!(try_lock_if_abandoned(&area, &object).is_none()));
+        });
+        drop(guard);
     }
 }

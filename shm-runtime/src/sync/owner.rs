@@ -15,17 +15,63 @@
 //!   shifted by a time namespace). Nobody else can recompute it, so it is
 //!   never held against its owner; it only tells this process's own tokens
 //!   from those of an earlier process with the same pid.
+//!
+//! [`liveness`] judges a token against the object (file or shm object) the
+//! lock lives in: see `DESIGN.md`, "Judging a lock holder", for why each
+//! verdict is safe.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 
 use crate::layout::Fnv1a;
-use crate::os::process;
+use crate::os::process::{self, Maps};
 
 /// Bits of a token that identify the owner (all but the lock's flag).
 pub(crate) const OWNER_MASK: u64 = !(1 << 63);
+
+/// The file or shm object a lock lives in, as `fstat` names it. Two
+/// mappings of the same object, in any processes and any mount namespaces,
+/// have the same id; two objects alive at the same time never do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ObjectId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl ObjectId {
+    /// The id of the object `meta` describes (from `fstat` of an open
+    /// descriptor).
+    pub(crate) fn of(meta: &std::fs::Metadata) -> ObjectId {
+        ObjectId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// What can be said about a lock owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Liveness {
+    /// It exists and maps the lock's object (or is this very process).
+    Alive,
+    /// It certainly does not hold the lock: gone, a zombie, another process
+    /// now bearing its pid, or a process that does not map the object.
+    Dead,
+    /// It exists, but whether it holds the lock cannot be checked (its
+    /// memory map is another user's to read, say). Waited for like a live
+    /// owner: stealing a live owner's lock would break mutual exclusion,
+    /// waiting only costs time.
+    Unknown,
+}
+
+/// The process id a token names.
+#[inline]
+pub(crate) fn pid_of(token: u64) -> u32 {
+    ((token & OWNER_MASK) >> 32) as u32
+}
 
 /// This process's token, computed once per process (and again in a forked
 /// child, see [`reset_after_fork`]).
@@ -98,29 +144,53 @@ fn is_verifiable(token: u64) -> bool {
     token & 1 == 1
 }
 
-/// Whether the process a token names is certainly gone. Only facts about
-/// the owner that everyone reads alike count against it, never what it (or
-/// this process) could not read: stealing a live owner's lock would break
-/// mutual exclusion, waiting longer would not.
-pub(crate) fn is_dead(token: u64) -> bool {
+/// Whether the process `token` names may hold the lock of `object`.
+///
+/// Only facts about the owner that everyone reads alike count against it,
+/// never what it (or this process) could not read. Every `Dead` verdict is
+/// stable: an owner judged dead cannot come to hold the lock later under
+/// the same token, except for an owner judged by its memory map, which can
+/// map the object later; `lock` guards against that by judging again after
+/// it took the lock.
+pub(crate) fn liveness(token: u64, object: &ObjectId) -> Liveness {
     let token = token & OWNER_MASK;
-    let pid = (token >> 32) as i32;
+    let pid = pid_of(token) as i32;
     if pid == 0 {
-        return true; // no process has pid 0: a damaged or forged word
+        return Liveness::Dead; // no process has pid 0: a damaged or forged word
     }
     if pid as u32 == std::process::id() {
         // This process, or an earlier one that bore its pid: only the
         // former can have made a token equal to ours.
-        return token != current();
+        return if token == current() {
+            Liveness::Alive
+        } else {
+            Liveness::Dead
+        };
     }
     if !process::exists(pid) {
-        return true;
+        return Liveness::Dead;
     }
-    match process::stat(pid) {
-        // A zombie holds nothing; a reused pid, or a process of another
-        // boot, is not the one named.
-        Ok(stat) => stat.has_exited() || names_another_process(token, pid, stat.start_time),
-        Err(_) => false,
+    let stat = process::stat(pid);
+    if let Ok(stat) = &stat {
+        if stat.has_exited() {
+            return Liveness::Dead; // a zombie holds nothing
+        }
+        if names_another_process(token, pid, stat.start_time) {
+            return Liveness::Dead; // a reused pid, or a process of another boot
+        }
+        if stat.state == b'Z' || stat.state == b'X' {
+            // The main thread ended while others run on: its maps file is
+            // empty, so the map cannot be checked.
+            return Liveness::Unknown;
+        }
+    }
+    // A process holds a lock only while it maps the object the lock is in
+    // (its guard borrows the mapping). One that does not map it names this
+    // lock only because the bytes were copied from another object.
+    match process::maps(pid, object.dev, object.ino) {
+        Ok(Maps::Object) => Liveness::Alive,
+        Ok(Maps::Other) => Liveness::Dead,
+        Ok(Maps::SameInodeElsewhere | Maps::Nothing) | Err(_) => Liveness::Unknown,
     }
 }
 
@@ -142,14 +212,19 @@ fn names_another_process(token: u64, pid: i32, start_time: u64) -> bool {
 mod tests {
     use super::*;
 
+    fn this_object() -> ObjectId {
+        ObjectId::of(&std::fs::metadata("/proc/self/exe").unwrap())
+    }
+
     #[test]
     fn this_process_is_alive_and_stable() {
         let me = current();
         assert_ne!(me, 0);
         assert_eq!(me & !OWNER_MASK, 0);
         assert_eq!(current(), me);
-        assert!(!is_dead(me));
-        assert!(!is_dead(me | !OWNER_MASK));
+        assert_eq!(pid_of(me), std::process::id());
+        assert_eq!(liveness(me, &this_object()), Liveness::Alive);
+        assert_eq!(liveness(me | !OWNER_MASK, &this_object()), Liveness::Alive);
     }
 
     #[test]
@@ -170,6 +245,7 @@ mod tests {
         let pid = std::process::id() as i32;
         let start = process::stat(pid).unwrap().start_time;
         let boot = process::boot_id().unwrap();
+        let object = this_object();
         let mut other_boot = boot;
         other_boot[0] ^= 1;
         for other in [
@@ -178,11 +254,11 @@ mod tests {
             unverifiable_tag(pid),
         ] {
             assert_ne!(token(pid, other), me);
-            assert!(is_dead(token(pid, other)));
+            assert_eq!(liveness(token(pid, other), &object), Liveness::Dead);
         }
         // pid_max is at most 2^22 on Linux: this pid is never in use.
-        assert!(is_dead(token(0x7fff_fff0, 1)));
-        assert!(is_dead(0x5a5a), "pid 0");
+        assert_eq!(liveness(token(0x7fff_fff0, 1), &object), Liveness::Dead);
+        assert_eq!(liveness(0x5a5a, &object), Liveness::Dead, "pid 0");
     }
 
     #[test]

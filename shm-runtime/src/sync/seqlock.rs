@@ -31,6 +31,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
 use super::lock::{self, LockGuard};
+use super::owner::ObjectId;
 use super::runs::{self, Run};
 use super::{atomic_copy, change, SyncArea};
 
@@ -38,6 +39,8 @@ use super::{atomic_copy, change, SyncArea};
 /// into scalars.
 pub(crate) struct PayloadLayout<'a> {
     pub area: &'a SyncArea,
+    /// The object the region is mapped from, whose lock `area` holds.
+    pub object: &'a ObjectId,
     /// The payload: `size` bytes, aligned to 64.
     pub payload: *const u8,
     /// The journal's copy of the old value, then of the new: `size` bytes
@@ -97,7 +100,7 @@ impl PayloadLayout<'_> {
         let until = Instant::now() + lock::LIVENESS_PERIOD;
         while self.area.seq.load(Relaxed) & 1 == 1 {
             if Instant::now() >= until {
-                if let Some(guard) = lock::try_lock_if_abandoned(self.area) {
+                if let Some(guard) = lock::try_lock_if_abandoned(self.area, self.object) {
                     self.recover(&guard);
                 }
                 return;

@@ -1,7 +1,9 @@
 //! Judging a writer lock's holder, across real processes: a live holder is
 //! never declared dead for what it could not read about itself, a zombie or
-//! a process that does not even map the region does not wedge anyone, and
-//! a holder whose liveness cannot be checked is waited for.
+//! a process that does not even map the region does not wedge anyone, a
+//! holder whose liveness cannot be checked is waited for, and an update
+//! called from inside an update on the same region panics at once instead
+//! of deadlocking.
 //!
 //! A "must not get through" check gives the waiting update [`WINDOW`], many
 //! liveness periods: a broken judgement shows within the first one.
@@ -15,7 +17,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use shm::{Handoff, Invariant};
-use shm_runtime::OpenOptions;
+use shm_runtime::{OpenOptions, Shared};
 use support::{Helper, Scratch, Target, PATIENCE};
 
 /// How long a waiting update is given to (wrongly) get past a live holder:
@@ -357,4 +359,82 @@ fn holder_whose_map_cannot_be_read_is_waited_for() {
     }
     holder.kill();
     assert_eq!(writer.finish(), ["done 1"]);
+}
+
+/// `update` (or `store`) inside an `update` closure on the same region,
+/// through the same handle or another: a panic that says what happened,
+/// at once, and the region stays usable.
+#[test]
+fn update_inside_update_on_the_same_region_panics() {
+    let scratch = Scratch::shm();
+    let target = scratch.target.clone();
+    let outcome = in_background(move || {
+        let foo: Shared<Handoff> = target.open(&OpenOptions::new()).unwrap();
+        let other: Shared<Handoff> = target.open(&OpenOptions::new()).unwrap();
+        let attempts: [&dyn Fn(); 3] = [
+            &|| foo.update(|_| foo.update(|f| f.value = 1)),
+            &|| foo.update(|_| foo.store(Handoff::default())),
+            &|| foo.update(|_| other.update(|f| f.value = 1)),
+        ];
+        let messages: Vec<String> = attempts
+            .iter()
+            .map(|attempt| {
+                let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(attempt))
+                    .expect_err("a re-entrant update returned");
+                payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default()
+            })
+            .collect();
+        // Both handles still work: the outer update's lock was released.
+        foo.update(|f| f.value += 1);
+        other.update(|f| f.value += 1);
+        (messages, foo.snapshot().value)
+    });
+    let (messages, value) = within(&outcome, PROMPTLY, "a re-entrant update");
+    for message in &messages {
+        assert!(
+            message.contains("inside an update() closure on the same region")
+                && message.contains("&mut"),
+            "unhelpful message: {message:?}"
+        );
+    }
+    assert_eq!(value, 2);
+}
+
+/// Nesting updates of two different regions is fine.
+#[test]
+fn update_inside_update_on_another_region_works() {
+    let (a, b) = (Scratch::shm(), Scratch::file());
+    let first = a.target.open(&OpenOptions::<Handoff>::new()).unwrap();
+    let second = b.target.open(&OpenOptions::<Handoff>::new()).unwrap();
+    first.update(|f| {
+        second.update(|s| s.value = 7);
+        f.value = 8;
+    });
+    assert_eq!((first.snapshot().value, second.snapshot().value), (8, 7));
+}
+
+/// Threads of one process contend for the lock as any two processes do:
+/// no false "re-entrant" panic, no lost update.
+#[test]
+fn threads_of_one_process_contend_without_false_alarms() {
+    const PER_THREAD: u64 = 5_000;
+    let scratch = Scratch::shm();
+    let handles: Vec<Shared<Handoff>> = (0..2)
+        .map(|_| scratch.target.open(&OpenOptions::new()).unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        for i in 0..4 {
+            let shared = &handles[i % 2];
+            s.spawn(move || {
+                for _ in 0..PER_THREAD {
+                    shared.update(|f| f.value += 1);
+                }
+            });
+        }
+    });
+    assert_eq!(handles[0].snapshot().value, 4 * PER_THREAD);
 }

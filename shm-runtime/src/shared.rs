@@ -172,9 +172,14 @@ impl<T: SharedState> Shared<T> {
     /// region as it was before or after the update.
     ///
     /// If `f` panics, nothing is published and the lock is released.
-    /// Calling `update` (or `store`) on the same region from inside `f`
-    /// deadlocks.
+    ///
+    /// # Panics
+    ///
+    /// If called (as `update` or `store`) from inside `f` on the same
+    /// region: the lock is this thread's already, so waiting for it would
+    /// never end.
     #[inline]
+    #[track_caller]
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let area = self.sync();
         let guard = lock::lock(area, &self.region.object);
@@ -211,6 +216,12 @@ impl<T: SharedState> Shared<T> {
     }
 
     /// Replaces the whole struct: `update(|f| *f = value)`.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside an [`update`](Self::update) closure on the
+    /// same region.
+    #[track_caller]
     pub fn store(&self, value: T) {
         self.update(|current| *current = value);
     }

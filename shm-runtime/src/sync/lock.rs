@@ -2,7 +2,10 @@
 //! robust without kernel help.
 //!
 //! - Uncontended, lock and unlock are one atomic instruction each and make
-//!   no system call.
+//!   no system call. The holder also records which of its threads holds the
+//!   lock (plain stores to the lock's cache line: two after locking, one
+//!   before unlocking), so that a thread asking for a lock it already holds
+//!   panics instead of deadlocking.
 //! - A waiter spins briefly, then marks the word contended and sleeps on a
 //!   futex, waking at least every [`LIVENESS_PERIOD`]; once the owner has
 //!   held the lock for a whole period, it judges the owner
@@ -50,17 +53,27 @@ pub(crate) enum LockHolder {
 
 /// Takes the lock of the region `area` belongs to, `object`, waiting as
 /// long as a live process holds it.
+///
+/// # Panics
+///
+/// If this thread already holds it (an `update` from inside an `update`
+/// closure on the same region): waiting would never end.
 #[inline]
+#[track_caller]
 pub(crate) fn lock<'a>(area: &'a SyncArea, object: &ObjectId) -> LockGuard<'a> {
     let me = owner::current();
     match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
-        Ok(_) => LockGuard::new(area, me, false),
+        Ok(_) => LockGuard::new(area, me, object, false),
         Err(_) => lock_contended(area, object, me),
     }
 }
 
 #[cold]
+#[track_caller]
 fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGuard<'a> {
+    if held_by_this_thread(area, object, me) {
+        reentered(object);
+    }
     let mut spins = 0;
     let mut slept = false;
     // Judging the owner reads /proc (tens of microseconds, more for its
@@ -77,7 +90,7 @@ fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGua
                 .compare_exchange(0, mine, Acquire, Relaxed)
                 .is_ok()
             {
-                return LockGuard::new(area, me, false);
+                return LockGuard::new(area, me, object, false);
             }
             continue;
         }
@@ -108,6 +121,28 @@ fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGua
     }
 }
 
+/// Whether the calling thread holds this lock already. Relaxed loads
+/// suffice: the thread word holds this thread's record only if this thread
+/// stored it and has not cleared it since (no other thread stores that
+/// value), and a thread never reads a value older than its own last store.
+fn held_by_this_thread(area: &SyncArea, object: &ObjectId, me: u64) -> bool {
+    area.lock.load(Relaxed) & OWNER_MASK == me
+        && area.lock_thread.load(Relaxed) == holder_record(me)
+        && area.lock_object.load(Relaxed) == object.tag()
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn reentered(object: &ObjectId) -> ! {
+    panic!(
+        "update() called from inside an update() closure on the same region \
+         ({object}): the region's writer lock is already held by this thread, \
+         so waiting for it would never end; change the struct through the \
+         closure's `&mut` argument instead"
+    )
+}
+
 /// Takes the lock only if it is free or its owner is dead; never waits for
 /// a live owner (or one whose liveness is unknown). For readers that found
 /// a publish left half-done.
@@ -121,7 +156,7 @@ pub(crate) fn try_lock_if_abandoned<'a>(
             .lock
             .compare_exchange(0, me, Acquire, Relaxed)
             .ok()
-            .map(|_| LockGuard::new(area, me, false)),
+            .map(|_| LockGuard::new(area, me, object, false)),
         word => take_from_dead(area, object, word, me),
     }
 }
@@ -167,7 +202,7 @@ fn take_from_dead<'a>(
         .compare_exchange(word, mine, Acquire, Relaxed)
         .ok()?;
     if owner::liveness(word, object) == Liveness::Dead {
-        return Some(LockGuard::new(area, me, true));
+        return Some(LockGuard::new(area, me, object, true));
     }
     give_back(area, word, me);
     None
@@ -187,10 +222,30 @@ fn give_back(area: &SyncArea, word: u64, me: u64) {
     }
 }
 
+/// What the calling thread of the process with token `me` writes in the
+/// lock's thread word while it holds the lock: its identity within the
+/// process (the address of a thread-local, unique among the threads alive
+/// at once; const-initialised with no destructor, so reading it costs an
+/// address computation), mixed with the token so that a record another
+/// process left (it died holding the lock) does not match a thread of this
+/// one that happens to have the same address. Never 0.
+#[inline]
+fn holder_record(me: u64) -> u64 {
+    thread_local! {
+        static IDENTITY: u64 = const { 0 };
+    }
+    const K: u64 = 0x9e37_79b9_7f4a_7c15; // odd: multiplying is a bijection
+    let identity = IDENTITY.with(|word| word as *const u64 as u64);
+    (identity ^ me.wrapping_mul(K)) | 1
+}
+
 impl<'a> LockGuard<'a> {
-    /// The lock was just taken with token `me`.
+    /// The lock was just taken with token `me`: record the holder.
     #[inline]
-    fn new(area: &'a SyncArea, me: u64, inherited: bool) -> Self {
+    fn new(area: &'a SyncArea, me: u64, object: &ObjectId, inherited: bool) -> Self {
+        // Relaxed: read back only by this thread (`held_by_this_thread`).
+        area.lock_object.store(object.tag(), Relaxed);
+        area.lock_thread.store(holder_record(me), Relaxed);
         LockGuard {
             area,
             me,
@@ -223,6 +278,7 @@ impl<'a> LockGuard<'a> {
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
+        self.area.lock_thread.store(0, Relaxed);
         // SeqCst: also the barrier between an update's version move and its
         // check for waiters (see `change`). Only our own token is cleared.
         if let Err(word) = self.area.lock.compare_exchange(self.me, 0, SeqCst, Relaxed) {
@@ -260,6 +316,7 @@ mod tests {
         );
         drop(guard);
         assert_eq!(area.lock.load(Relaxed), 0);
+        assert_eq!(area.lock_thread.load(Relaxed), 0);
         assert_eq!(holder(&area, &object), LockHolder::Free);
     }
 
@@ -305,5 +362,26 @@ mod tests {
             s.spawn(|| assert!(try_lock_if_abandoned(&area, &object).is_none()));
         });
         drop(guard);
+    }
+
+    #[test]
+    fn the_same_thread_asking_again_panics() {
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
+        let again = std::panic::catch_unwind(|| drop(lock(&area, &object)));
+        let message = *again.unwrap_err().downcast::<String>().unwrap();
+        assert!(message.contains("already held by this thread"), "{message}");
+        // Another object's lock with the same bytes (a copy) is not ours.
+        let copy = ObjectId {
+            dev: object.dev,
+            ino: object.ino + 1,
+        };
+        assert!(!held_by_this_thread(&area, &copy, owner::current()));
+        // Nor is it another thread's.
+        std::thread::scope(|s| {
+            s.spawn(|| assert!(!held_by_this_thread(&area, &object, owner::current())));
+        });
+        drop(guard);
+        assert!(!held_by_this_thread(&area, &object, owner::current()));
     }
 }

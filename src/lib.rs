@@ -175,3 +175,14 @@ impl Striped {
         self.words.iter_mut().step_by(2).for_each(|w| *w = next);
     }
 }
+
+/// A value and two flags for handshakes around a held writer lock: a holder
+/// sets `holding` (a field write) while its closure runs, and waits there
+/// for `release`.
+#[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C)]
+pub struct Handoff {
+    pub value: u64,
+    pub holding: u64,
+    pub release: u64,
+}

@@ -130,8 +130,16 @@ fn writer_killed_mid_publish_is_rolled_forward() {
                 &["1"],
                 &[("SHM_RUNTIME_PAUSE_AT", point)],
             );
-            assert_eq!(writer.line(), "ready");
-            assert_eq!(writer.line(), format!("shm-runtime: paused at {point}"));
+            // One line on stdout, one on stderr: they arrive in either order.
+            let mut lines = [writer.line(), writer.line()];
+            lines.sort();
+            assert_eq!(
+                lines,
+                [
+                    "ready".to_owned(),
+                    format!("shm-runtime: paused at {point}")
+                ]
+            );
             writer.kill();
             // A reader sees the region before (journal committed, nothing
             // applied yet) or after (it completes a half-applied publish

@@ -140,6 +140,7 @@ impl RawRegion {
         debug_assert_eq!(size, self.size);
         PayloadLayout {
             area: self.sync(),
+            object: &self.mapping.object,
             payload: self.payload.as_ptr().cast_const(),
             journal: self.journal.as_ptr().cast_const(),
             size,
@@ -169,10 +170,11 @@ impl RawRegion {
     /// Takes the writer lock, first completing whatever a dead holder left.
     /// Only for handles that may write.
     #[inline(always)]
+    #[track_caller]
     pub(crate) fn lock(&self) -> LockGuard<'_> {
         debug_assert_eq!(self.mapping.access, Access::ReadWrite);
         let area = self.sync();
-        let guard = lock::lock(area);
+        let guard = lock::lock(area, &self.mapping.object);
         if guard.inherited || area.journal_target.load(Ordering::Relaxed) != 0 {
             self.payload_layout(self.size).recover(&guard);
         }

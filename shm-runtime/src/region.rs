@@ -44,6 +44,7 @@ use crate::header::{self, Decoded, Geometry, Header, HEADER_LEN, STATE_OFFSET, S
 use crate::os::{self, Access};
 use crate::read_only::ReadOnly;
 use crate::shared::Shared;
+use crate::sync::owner::ObjectId;
 use crate::traits::{as_bytes, SharedState};
 use crate::TypeInfo;
 
@@ -324,10 +325,8 @@ pub(crate) struct Mapping {
     pub(crate) map: MmapRaw,
     pub(crate) geometry: Geometry,
     pub(crate) location: Location,
-    /// The object's device and inode, which name it to the lock's liveness
-    /// checks (`/proc/<pid>/maps`).
-    #[allow(dead_code)] // read by the lock's liveness checks, landing next
-    pub(crate) object: (u64, u64),
+    /// The mapped object's device and inode: what names its lock's holders.
+    pub(crate) object: ObjectId,
     pub(crate) access: Access,
     /// This call created the region (and wrote its initial value).
     pub(crate) created: bool,
@@ -479,16 +478,6 @@ fn recorded_type_name(
     header::schema_type_name(&schema[..got])
 }
 
-fn object_id(location: &Location, file: &std::fs::File) -> Result<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = file.metadata().map_err(|source| Error::Io {
-        location: location.clone(),
-        operation: "fstat",
-        source,
-    })?;
-    Ok((meta.dev(), meta.ino()))
-}
-
 fn map_published(
     location: &Location,
     file: &std::fs::File,
@@ -505,7 +494,7 @@ fn map_published(
         map,
         geometry: header.geometry,
         location: location.clone(),
-        object: object_id(location, file)?,
+        object: ObjectId::of(&os::metadata(location, file)?),
         access,
         created: false,
     };
@@ -564,7 +553,7 @@ fn create(location: &Location, mode: u32, spec: &TypeSpec<'_>) -> Result<Mapping
         map,
         geometry: g,
         location: location.clone(),
-        object: object_id(location, file)?,
+        object: ObjectId::of(&os::metadata(location, file)?),
         access: Access::ReadWrite,
         created: true,
     })
@@ -617,7 +606,7 @@ fn initialise_in_place(
         map,
         geometry: g,
         location: location.clone(),
-        object: object_id(location, file)?,
+        object: ObjectId::of(&os::metadata(location, file)?),
         access: Access::ReadWrite,
         created: true,
     };

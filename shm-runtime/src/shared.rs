@@ -125,6 +125,7 @@ impl<T: SharedState> Shared<T> {
     /// could otherwise only deadlock: change the struct through `f`'s
     /// argument instead.
     #[inline]
+    #[track_caller]
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // Two functions, so that only the one that runs has the copies in
         // its frame (a branch inside one function would reserve stack for
@@ -137,6 +138,7 @@ impl<T: SharedState> Shared<T> {
     }
 
     #[inline]
+    #[track_caller]
     fn update_on_stack<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let mut old = MaybeUninit::<T>::uninit();
         let mut new = MaybeUninit::<T>::uninit();
@@ -144,6 +146,7 @@ impl<T: SharedState> Shared<T> {
     }
 
     #[inline(never)]
+    #[track_caller]
     fn update_on_heap<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let mut copies = Box::<[MaybeUninit<T>; 2]>::new_uninit();
         // SAFETY: the allocation holds an array of `MaybeUninit`, which
@@ -154,6 +157,7 @@ impl<T: SharedState> Shared<T> {
 
     /// `update` with its two private copies in `old` and `new`.
     #[inline(always)]
+    #[track_caller]
     fn update_in<R>(
         &self,
         old: &mut MaybeUninit<T>,
@@ -176,11 +180,22 @@ impl<T: SharedState> Shared<T> {
     }
 
     /// Replaces the whole struct: `update(|f| *f = value)`.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside an [`update`](Self::update) closure on the
+    /// same region.
+    #[track_caller]
     pub fn store(&self, value: T) {
         self.store_from(&value);
     }
 
     /// Like [`store`](Self::store), from a reference: no `T` on the stack.
+    ///
+    /// # Panics
+    ///
+    /// As [`store`](Self::store).
+    #[track_caller]
     pub fn store_from(&self, value: &T) {
         self.update(|current| {
             // SAFETY: both point to a valid `T`, and they do not overlap:

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use std::time::{Duration, Instant};
 
-use shm::{Counter, Foo, Huge, Invariant, Striped, Tally, Target, SEED};
+use shm::{Counter, Foo, Handoff, Huge, Invariant, Striped, Tally, Target, SEED};
 use shm_runtime::{OpenOptions, Shared, SharedState};
 
 fn main() -> ExitCode {
@@ -216,6 +216,43 @@ fn run(args: &[String]) -> Result<(), String> {
             say("ready");
             shared.update(Striped::advance);
         }
+        // Holds the lock inside an update until the region's `release` flag
+        // is set, with `holding` set meanwhile; then adds `n` to `value`.
+        // With a second argument, first renames the main thread (the
+        // process's command name in /proc) to it, inside the update.
+        "hold-until-released" => {
+            let add = number(0)?;
+            let shared = open(&target, &OpenOptions::<Handoff>::new())?;
+            shared.update(|v| {
+                if let Some(name) = rest.get(1) {
+                    rename_this_thread(name)?;
+                }
+                hold_until_released(&shared, v, add)
+            })?;
+        }
+        // The same from a second thread, after the main thread has ended
+        // (its leader is a zombie while the process lives on).
+        "hold-from-thread" => {
+            let add = number(0)?;
+            let shared = open(&target, &OpenOptions::<Handoff>::new())?;
+            std::thread::spawn(move || {
+                let held = shared.update(|v| hold_until_released(&shared, v, add));
+                std::process::exit(i32::from(held.is_err()));
+            });
+            exit_this_thread();
+        }
+        // One update that adds `n` to `value`; says "updating" before it and
+        // "done <value>" after.
+        "add-handoff" => {
+            let add = number(0)?;
+            let shared = open(&target, &OpenOptions::<Handoff>::new())?;
+            say("updating");
+            let value = shared.update(|v| {
+                v.value += add;
+                v.value
+            });
+            say(&format!("done {value}"));
+        }
         other => return Err(format!("unknown role {other:?}")),
     }
     Ok(())
@@ -230,4 +267,57 @@ fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+/// The body of an update that holds the lock until told to let go: sets
+/// `holding`, says "in update", waits for `release`, adds `add`, clears
+/// `holding`.
+fn hold_until_released(shared: &Shared<Handoff>, v: &mut Handoff, add: u64) -> Result<(), String> {
+    shared.holding.set(1);
+    say("in update");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while shared.release.get() == 0 {
+        if Instant::now() > deadline {
+            return Err("never released".into());
+        }
+        let seen = shared.version();
+        if shared.release.get() == 0 {
+            // The releaser sets the flag, then notifies.
+            let _ = shared.wait_for_change(seen, Duration::from_millis(100));
+        }
+    }
+    v.value += add;
+    shared.holding.set(0);
+    Ok(())
+}
+
+/// Ends the calling thread only (the raw `exit` system call, not
+/// `exit_group`), leaving the other threads running.
+fn exit_this_thread() -> ! {
+    // SAFETY: SYS_exit ends this thread without running anything of it
+    // again: no destructor, no unwinding, so no Rust invariant can be seen
+    // broken. Only this thread's stack goes away; nothing on another thread
+    // borrows from it (the spawned thread owns everything it uses).
+    unsafe {
+        nix::libc::syscall(nix::libc::SYS_exit, 0);
+    }
+    unreachable!("SYS_exit returned")
+}
+
+/// Sets the calling thread's name (for the main thread: the command name
+/// that `/proc/<pid>/stat` shows), cut to 15 bytes as the kernel does.
+fn rename_this_thread(name: &str) -> Result<(), String> {
+    let mut bytes = [0u8; 16];
+    let len = name.len().min(15);
+    bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16
+    // bytes from the pointer: `bytes` is 16 bytes and ends with a NUL.
+    let rc = unsafe { nix::libc::prctl(nix::libc::PR_SET_NAME, bytes.as_ptr()) };
+    if rc != 0 {
+        return Err(format!(
+            "prctl(PR_SET_NAME): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
 }

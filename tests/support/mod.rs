@@ -67,19 +67,31 @@ pub struct Helper {
 impl Helper {
     /// Starts `shm-test-child <role> <target> <extra...>` with `env` added.
     pub fn start(role: &str, target: &Target, extra: &[&str], env: &[(&str, &str)]) -> Helper {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_shm-test-child"));
+        let mut command = Command::new(Helper::program());
         command
             .arg(role)
             .args(target.args())
             .args(extra)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .envs(env.iter().copied());
         let what = format!(
             "shm-test-child {role} {:?} {extra:?} {env:?}",
             target.args()
         );
+        Helper::spawn(command, what)
+    }
+
+    /// The helper program's path.
+    pub fn program() -> &'static str {
+        env!("CARGO_BIN_EXE_shm-test-child")
+    }
+
+    /// Starts a prepared command (the helper program, maybe run through a
+    /// wrapper or as another user); `what` names it in failure messages.
+    pub fn spawn(mut command: Command, what: String) -> Helper {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("{what}: spawn: {e}"));
@@ -151,6 +163,24 @@ impl Helper {
     pub fn kill(mut self) {
         self.child.kill().expect("kill");
         self.child.wait().expect("wait");
+    }
+
+    /// SIGKILL without reaping: the helper stays a zombie until [`reap`]
+    /// (or drop).
+    ///
+    /// [`reap`]: Helper::reap
+    pub fn kill_leaving_zombie(&mut self) {
+        self.child.kill().expect("kill");
+    }
+
+    /// Waits for the (killed) helper to be gone.
+    pub fn reap(mut self) {
+        self.child.wait().expect("wait");
+    }
+
+    /// The next line, if one comes within `limit`.
+    pub fn line_within(&mut self, limit: Duration) -> Option<String> {
+        self.lines.recv_timeout(limit).ok()
     }
 
     pub fn pid(&self) -> u32 {

@@ -259,12 +259,15 @@ pub(crate) fn shm_unlink(location: &Location, name: &str) -> Result<(), Error> {
     })
 }
 
+/// `fstat` of the object.
+pub(crate) fn metadata(location: &Location, file: &File) -> Result<std::fs::Metadata, Error> {
+    file.metadata().map_err(|e| io_error(location, "fstat", e))
+}
+
 /// The length of the object, refusing anything but a regular file (shm
 /// objects are regular files of tmpfs).
 pub(crate) fn object_len(location: &Location, file: &File) -> Result<u64, Error> {
-    let meta = file
-        .metadata()
-        .map_err(|e| io_error(location, "fstat", e))?;
+    let meta = metadata(location, file)?;
     if !meta.file_type().is_file() {
         return Err(Error::NotSharedState {
             location: location.clone(),

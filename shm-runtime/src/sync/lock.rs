@@ -2,22 +2,29 @@
 //! robust without kernel help.
 //!
 //! - Uncontended, lock and unlock are one atomic instruction each and make
-//!   no system call.
+//!   no system call. The holder also records which of its threads holds the
+//!   lock (plain stores to the lock's cache line: two after locking, one
+//!   before unlocking), so that a thread asking for a lock it already holds
+//!   panics instead of deadlocking.
 //! - A waiter spins briefly, then marks the word contended and sleeps on a
 //!   futex, waking at least every [`LIVENESS_PERIOD`]; once the owner has
-//!   held the lock for a whole period, it checks whether the owner still
-//!   lives ([`owner::is_dead`]). A dead owner's lock is taken
-//!   over with a compare-exchange against the dead token, so exactly one
-//!   waiter inherits it, and that waiter is told to run recovery.
+//!   held the lock for a whole period, it judges the owner
+//!   ([`owner::liveness`]). A dead owner's lock is taken over with a
+//!   compare-exchange against the dead token, so exactly one waiter
+//!   inherits it, and kept only if the owner is still judged dead after
+//!   that; the waiter is told to run recovery.
+//! - Unlocking is a compare-exchange of the owner's own token: an owner
+//!   whose lock was taken over never releases its new owner's lock.
 //! - A contended unlock bumps the futex word and wakes one waiter; a waiter
 //!   that slept takes the lock marked contended, so its own unlock wakes the
 //!   next one (no waiter is stranded until its timeout).
 
 use std::hint::spin_loop;
+use std::sync::atomic::fence;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::{Duration, Instant};
 
-use super::owner::{self, OWNER_MASK};
+use super::owner::{self, Liveness, ObjectId, OWNER_MASK};
 use super::SyncArea;
 use crate::os;
 
@@ -30,31 +37,49 @@ pub(crate) const LIVENESS_PERIOD: Duration = Duration::from_millis(5);
 /// The held lock; dropping it unlocks.
 pub(crate) struct LockGuard<'a> {
     area: &'a SyncArea,
+    /// The token this guard's lock word holds (without the contended flag).
+    me: u64,
     /// The previous owner died holding the lock: the region may hold a
     /// half-done publish that the new owner must recover before anything else.
     pub(crate) inherited: bool,
 }
 
-/// Takes the lock, waiting as long as a live process holds it.
+/// Who holds a lock, for tools that show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockHolder {
+    Free,
+    Held { pid: u32, liveness: Liveness },
+}
+
+/// Takes the lock of the region `area` belongs to, `object`, waiting as
+/// long as a live process holds it.
+///
+/// # Panics
+///
+/// If this thread already holds it (an `update` from inside an `update`
+/// closure on the same region): waiting would never end.
 #[inline]
-pub(crate) fn lock(area: &SyncArea) -> LockGuard<'_> {
+#[track_caller]
+pub(crate) fn lock<'a>(area: &'a SyncArea, object: &ObjectId) -> LockGuard<'a> {
     let me = owner::current();
     match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
-        Ok(_) => LockGuard {
-            area,
-            inherited: false,
-        },
-        Err(_) => lock_contended(area, me),
+        Ok(_) => LockGuard::new(area, me, object, false),
+        Err(_) => lock_contended(area, object, me),
     }
 }
 
 #[cold]
-fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
+#[track_caller]
+fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGuard<'a> {
+    if held_by_this_thread(area, object, me) {
+        reentered(object);
+    }
     let mut spins = 0;
     let mut slept = false;
-    // Checking liveness reads /proc (tens of microseconds), so it is done
-    // only after the owner has held the lock for a whole LIVENESS_PERIOD
-    // while we waited, not on every contended acquisition.
+    // Judging the owner reads /proc (tens of microseconds, more for its
+    // memory map), so it is done only after the owner has held the lock
+    // for a whole LIVENESS_PERIOD while we waited, not on every contended
+    // acquisition.
     let mut next_check = Instant::now() + LIVENESS_PERIOD;
     loop {
         let word = area.lock.load(Relaxed);
@@ -65,10 +90,7 @@ fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
                 .compare_exchange(0, mine, Acquire, Relaxed)
                 .is_ok()
             {
-                return LockGuard {
-                    area,
-                    inherited: false,
-                };
+                return LockGuard::new(area, me, object, false);
             }
             continue;
         }
@@ -78,7 +100,7 @@ fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
             continue;
         }
         if Instant::now() >= next_check {
-            if let Some(guard) = take_from_dead(area, word, me) {
+            if let Some(guard) = take_from_dead(area, object, word, me) {
                 return guard;
             }
             next_check = Instant::now() + LIVENESS_PERIOD;
@@ -99,49 +121,267 @@ fn lock_contended(area: &SyncArea, me: u64) -> LockGuard<'_> {
     }
 }
 
+/// Whether the calling thread holds this lock already. Relaxed loads
+/// suffice: the thread word holds this thread's record only if this thread
+/// stored it and has not cleared it since (no other thread stores that
+/// value), and a thread never reads a value older than its own last store.
+fn held_by_this_thread(area: &SyncArea, object: &ObjectId, me: u64) -> bool {
+    area.lock.load(Relaxed) & OWNER_MASK == me
+        && area.lock_thread.load(Relaxed) == holder_record(me)
+        && area.lock_object.load(Relaxed) == object.tag()
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn reentered(object: &ObjectId) -> ! {
+    panic!(
+        "update() called from inside an update() closure on the same region \
+         ({object}): the region's writer lock is already held by this thread, \
+         so waiting for it would never end; change the struct through the \
+         closure's `&mut` argument instead"
+    )
+}
+
 /// Takes the lock only if it is free or its owner is dead; never waits for
-/// a live owner. For readers that found a publish left half-done.
-pub(crate) fn try_lock_if_abandoned(area: &SyncArea) -> Option<LockGuard<'_>> {
+/// a live owner (or one whose liveness is unknown). For readers that found
+/// a publish left half-done.
+pub(crate) fn try_lock_if_abandoned<'a>(
+    area: &'a SyncArea,
+    object: &ObjectId,
+) -> Option<LockGuard<'a>> {
     let me = owner::current();
     match area.lock.load(Relaxed) {
         0 => area
             .lock
             .compare_exchange(0, me, Acquire, Relaxed)
             .ok()
-            .map(|_| LockGuard {
-                area,
-                inherited: false,
-            }),
-        word => take_from_dead(area, word, me),
+            .map(|_| LockGuard::new(area, me, object, false)),
+        word => take_from_dead(area, object, word, me),
+    }
+}
+
+/// Who holds the lock now, and what can be said of them.
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "for `shm show`, wired in with the CLI")
+)]
+pub(crate) fn holder(area: &SyncArea, object: &ObjectId) -> LockHolder {
+    match area.lock.load(Acquire) {
+        0 => LockHolder::Free,
+        word => LockHolder::Held {
+            pid: owner::pid_of(word),
+            liveness: owner::liveness(word, object),
+        },
     }
 }
 
 /// If `word` names a dead owner, replaces it with `me`. Exactly one caller
 /// wins for a given dead token.
-fn take_from_dead(area: &SyncArea, word: u64, me: u64) -> Option<LockGuard<'_>> {
-    if !owner::is_dead(word) {
+///
+/// The owner is judged again once the word is ours: a verdict from its
+/// memory map ("does not map the object") holds for the instant it was
+/// read, and between that and our compare-exchange the word could have
+/// been freed and taken again, with the same token, by that very process
+/// after it mapped the object. Judged dead after the exchange too, it
+/// cannot hold the lock now (a holder maps the object until after its
+/// unlock attempt), and any hold it had at our exchange was over before our
+/// second judgement. Otherwise the word goes back as it was.
+fn take_from_dead<'a>(
+    area: &'a SyncArea,
+    object: &ObjectId,
+    word: u64,
+    me: u64,
+) -> Option<LockGuard<'a>> {
+    if owner::liveness(word, object) != Liveness::Dead {
         return None;
     }
     // Keep the contended flag: others may sleep on this lock.
     let mine = me | (word & CONTENDED);
     area.lock
         .compare_exchange(word, mine, Acquire, Relaxed)
-        .ok()
-        .map(|_| LockGuard {
+        .ok()?;
+    if owner::liveness(word, object) == Liveness::Dead {
+        return Some(LockGuard::new(area, me, object, true));
+    }
+    give_back(area, word, me);
+    None
+}
+
+/// Puts `word` back in place of our token, keeping a contended flag that
+/// waiters may have set meanwhile.
+#[cold]
+fn give_back(area: &SyncArea, word: u64, me: u64) {
+    let mut current = area.lock.load(Relaxed);
+    while current & OWNER_MASK == me {
+        let back = (word & OWNER_MASK) | ((word | current) & CONTENDED);
+        match area.lock.compare_exchange(current, back, Release, Relaxed) {
+            Ok(_) => return,
+            Err(now) => current = now,
+        }
+    }
+}
+
+/// What the calling thread of the process with token `me` writes in the
+/// lock's thread word while it holds the lock: its identity within the
+/// process (the address of a thread-local, unique among the threads alive
+/// at once; const-initialised with no destructor, so reading it costs an
+/// address computation), mixed with the token so that a record another
+/// process left (it died holding the lock) does not match a thread of this
+/// one that happens to have the same address. Never 0.
+#[inline]
+fn holder_record(me: u64) -> u64 {
+    thread_local! {
+        static IDENTITY: u64 = const { 0 };
+    }
+    const K: u64 = 0x9e37_79b9_7f4a_7c15; // odd: multiplying is a bijection
+    let identity = IDENTITY.with(|word| word as *const u64 as u64);
+    (identity ^ me.wrapping_mul(K)) | 1
+}
+
+impl<'a> LockGuard<'a> {
+    /// The lock was just taken with token `me`: record the holder.
+    #[inline]
+    fn new(area: &'a SyncArea, me: u64, object: &ObjectId, inherited: bool) -> Self {
+        // Relaxed: read back only by this thread (`held_by_this_thread`).
+        area.lock_object.store(object.tag(), Relaxed);
+        area.lock_thread.store(holder_record(me), Relaxed);
+        LockGuard {
             area,
-            inherited: true,
-        })
+            me,
+            inherited,
+        }
+    }
+
+    #[cold]
+    fn unlock_contended(&self, mut word: u64) {
+        loop {
+            if word & OWNER_MASK != self.me {
+                // Taken over by a process that judged us dead: the lock is
+                // theirs now, leave it. The fence stands in for the SeqCst
+                // exchange that `change` relies on.
+                fence(SeqCst);
+                return;
+            }
+            match self.area.lock.compare_exchange(word, 0, SeqCst, Relaxed) {
+                Ok(_) => break,
+                Err(now) => word = now,
+            }
+        }
+        if word & CONTENDED != 0 {
+            self.area.lock_futex.fetch_add(1, Release);
+            os::futex_wake(&self.area.lock_futex, 1);
+        }
+    }
 }
 
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
+        self.area.lock_thread.store(0, Relaxed);
         // SeqCst: also the barrier between an update's version move and its
-        // check for waiters (see `change`).
-        let word = self.area.lock.swap(0, SeqCst);
-        if word & CONTENDED != 0 {
-            self.area.lock_futex.fetch_add(1, Release);
-            os::futex_wake(&self.area.lock_futex, 1);
+        // check for waiters (see `change`). Only our own token is cleared.
+        if let Err(word) = self.area.lock.compare_exchange(self.me, 0, SeqCst, Relaxed) {
+            self.unlock_contended(word);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zeroed_area() -> Box<SyncArea> {
+        // SAFETY: SyncArea is made of atomics only, for which all-zero bytes
+        // are a valid value (and the state of a new region).
+        Box::new(unsafe { std::mem::zeroed() })
+    }
+
+    fn this_object() -> ObjectId {
+        ObjectId::of(&std::fs::metadata("/proc/self/exe").unwrap())
+    }
+
+    #[test]
+    fn lock_and_unlock() {
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
+        assert!(!guard.inherited);
+        assert_eq!(area.lock.load(Relaxed), owner::current());
+        assert_eq!(
+            holder(&area, &object),
+            LockHolder::Held {
+                pid: std::process::id(),
+                liveness: Liveness::Alive
+            }
+        );
+        drop(guard);
+        assert_eq!(area.lock.load(Relaxed), 0);
+        assert_eq!(area.lock_thread.load(Relaxed), 0);
+        assert_eq!(holder(&area, &object), LockHolder::Free);
+    }
+
+    /// A holder judged dead while it lived (the harm is done then) must at
+    /// least not release the lock of the process that took it over.
+    #[test]
+    fn an_owner_whose_lock_was_taken_over_does_not_release_it() {
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
+        // pid 1 exists; its token here is made up.
+        let new_owner = (1 << 32) | 0x1235 | CONTENDED;
+        area.lock.store(new_owner, Relaxed);
+        drop(guard);
+        assert_eq!(area.lock.load(Relaxed), new_owner);
+    }
+
+    #[test]
+    fn a_contended_unlock_clears_the_flag() {
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
+        area.lock.fetch_or(CONTENDED, Relaxed);
+        drop(guard);
+        assert_eq!(area.lock.load(Relaxed), 0);
+        assert_eq!(area.lock_futex.load(Relaxed), 1, "a waiter was woken");
+    }
+
+    #[test]
+    fn a_dead_owner_is_taken_over_and_recovery_asked_for() {
+        let (area, object) = (zeroed_area(), this_object());
+        // No process has this pid.
+        area.lock.store((0x7fff_fff0 << 32) | 1, Relaxed);
+        let guard = try_lock_if_abandoned(&area, &object).expect("taken over");
+        assert!(guard.inherited);
+        drop(guard);
+        assert_eq!(area.lock.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn a_live_owner_is_not_taken_over() {
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
+        std::thread::scope(|s| {
+            s.spawn(|| assert!(try_lock_if_abandoned(&area, &object).is_none()));
+        });
+        drop(guard);
+    }
+
+    #[test]
+    fn the_same_thread_asking_again_panics() {
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
+        let again = std::panic::catch_unwind(|| drop(lock(&area, &object)));
+        let message = *again.unwrap_err().downcast::<String>().unwrap();
+        assert!(message.contains("already held by this thread"), "{message}");
+        // Another object's lock with the same bytes (a copy) is not ours.
+        let copy = ObjectId {
+            dev: object.dev,
+            ino: object.ino + 1,
+        };
+        assert!(!held_by_this_thread(&area, &copy, owner::current()));
+        // Nor is it another thread's.
+        std::thread::scope(|s| {
+            s.spawn(|| assert!(!held_by_this_thread(&area, &object, owner::current())));
+        });
+        drop(guard);
+        assert!(!held_by_this_thread(&area, &object, owner::current()));
     }
 }

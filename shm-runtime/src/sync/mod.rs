@@ -45,7 +45,14 @@ pub(crate) struct SyncArea {
     pub lock: AtomicU64,
     /// Futex word bumped on a contended unlock.
     pub lock_futex: AtomicU32,
-    _line2: [AtomicU32; 13],
+    _lock_pad: AtomicU32,
+    /// The holder's record, written right after each acquisition: which
+    /// thread of which process holds the lock (0 once it lets go), and the
+    /// tag of the object it locked ([`owner::ObjectId::tag`]). They let a
+    /// thread see that it already holds the lock it asks for (`lock`).
+    pub lock_thread: AtomicU64,
+    pub lock_object: AtomicU64,
+    _line2: [AtomicU64; 4],
 }
 
 /// Where the sync area starts in a region: right after the header.
@@ -53,6 +60,9 @@ pub(crate) const SYNC_OFFSET: usize = crate::header::HEADER_LEN;
 
 const _: () = {
     assert!(size_of::<SyncArea>() == 192);
+    assert!(std::mem::offset_of!(SyncArea, lock) == 128);
+    assert!(std::mem::offset_of!(SyncArea, lock_futex) == 136);
+    assert!(std::mem::offset_of!(SyncArea, lock_thread) == 144);
     assert!(SYNC_OFFSET % align_of::<SyncArea>() == 0);
     assert!(SYNC_OFFSET + size_of::<SyncArea>() <= 4096);
 };

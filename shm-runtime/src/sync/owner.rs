@@ -1,20 +1,95 @@
 //! Who holds a lock, in a form that can be checked for liveness without any
-//! help from the kernel.
+//! help from the kernel, and the check itself.
 //!
-//! An owner token is one `u64`: the pid in bits 32..62 and, in bits 0..32, a
-//! hash of (boot id, pid, process start time). A token names a process
-//! exactly: a reused pid has another start time, and a process of another
-//! boot (a region file that survived a crash, or was copied elsewhere)
-//! another boot id. Bit 63 is left free for the lock's "contended" flag.
+//! An owner token is one `u64`: the pid in bits 32..62 and a 32-bit tag in
+//! bits 0..32. Bit 63 is left free for the lock's "contended" flag.
+//!
+//! - An odd tag is *verifiable*: a hash of (boot id, pid, process start
+//!   time). It names a process exactly: a reused pid has another start time,
+//!   a process of another boot (a region file that survived a crash, or was
+//!   copied elsewhere) another boot id. Anyone who can read the same facts
+//!   recomputes it.
+//! - An even tag is *unverifiable*: a random value (never 0) chosen by a
+//!   process that could not read those facts about itself, or that would
+//!   read them differently from everyone else (its boot-time clock is
+//!   shifted by a time namespace). Nobody else can recompute it, so it is
+//!   never held against its owner; it only tells this process's own tokens
+//!   from those of an earlier process with the same pid.
+//!
+//! [`liveness`] judges a token against the object (file or shm object) the
+//! lock lives in: see `DESIGN.md`, "Judging a lock holder", for why each
+//! verdict is safe.
 
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 
 use crate::layout::Fnv1a;
-use crate::os::process;
+use crate::os::process::{self, Maps};
 
 /// Bits of a token that identify the owner (all but the lock's flag).
 pub(crate) const OWNER_MASK: u64 = !(1 << 63);
+
+/// The file or shm object a lock lives in, as `fstat` names it. Two
+/// mappings of the same object, in any processes and any mount namespaces,
+/// have the same id; two objects alive at the same time never do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ObjectId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl ObjectId {
+    /// The id of the object `meta` describes (from `fstat` of an open
+    /// descriptor).
+    pub(crate) fn of(meta: &std::fs::Metadata) -> ObjectId {
+        ObjectId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+
+    /// One word summarising the id, for the lock's holder record: never 0,
+    /// and equal for two ids only by a 2^-63 accident.
+    #[inline]
+    pub(crate) fn tag(&self) -> u64 {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15; // odd: multiplying is a bijection
+        (self.dev.wrapping_mul(K) ^ self.ino).wrapping_mul(K) | 1
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // As `stat` and /proc/<pid>/maps print a device: major:minor.
+        let major = ((self.dev >> 32) & 0xffff_f000) | ((self.dev >> 8) & 0xfff);
+        let minor = ((self.dev >> 12) & 0xffff_ff00) | (self.dev & 0xff);
+        write!(f, "device {major:x}:{minor:x}, inode {}", self.ino)
+    }
+}
+
+/// What can be said about a lock owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Liveness {
+    /// It exists and maps the lock's object (or is this very process).
+    Alive,
+    /// It certainly does not hold the lock: gone, a zombie, another process
+    /// now bearing its pid, or a process that does not map the object.
+    Dead,
+    /// It exists, but whether it holds the lock cannot be checked (its
+    /// memory map is another user's to read, say). Waited for like a live
+    /// owner: stealing a live owner's lock would break mutual exclusion,
+    /// waiting only costs time.
+    Unknown,
+}
+
+/// The process id a token names.
+#[inline]
+pub(crate) fn pid_of(token: u64) -> u32 {
+    ((token & OWNER_MASK) >> 32) as u32
+}
 
 /// This process's token, computed once per process (and again in a forked
 /// child, see [`reset_after_fork`]).
@@ -38,7 +113,15 @@ fn compute_current() -> u64 {
         }
     });
     let pid = std::process::id() as i32;
-    let token = token_of(pid, process::start_time(pid), process::boot_id().as_deref());
+    let tag = match (
+        process::boot_id(),
+        process::stat(pid),
+        process::boot_clock_is_shifted(),
+    ) {
+        (Ok(boot), Ok(stat), Ok(false)) => verifiable_tag(&boot, pid, stat.start_time),
+        _ => unverifiable_tag(pid),
+    };
+    let token = token(pid, tag);
     CURRENT.store(token, Ordering::Relaxed);
     token
 }
@@ -50,33 +133,96 @@ extern "C" fn reset_after_fork() {
     CURRENT.store(0, Ordering::Relaxed);
 }
 
-/// The token of process `pid` as it is now.
-fn token_of(pid: i32, start_time: Option<u64>, boot_id: Option<&str>) -> u64 {
-    let tag = Fnv1a::new()
-        .bytes(boot_id.unwrap_or("").as_bytes())
-        .bytes(&pid.to_le_bytes())
-        .bytes(&start_time.unwrap_or(0).to_le_bytes())
-        .finish();
-    // Fold to 32 bits; never 0, so a token is never 0 (0 = unlocked).
-    let tag = ((tag >> 32) ^ tag) as u32 | 1;
+fn token(pid: i32, tag: u32) -> u64 {
     ((pid as u32 as u64 & 0x7fff_ffff) << 32) | u64::from(tag)
 }
 
-/// Whether the process a token names is certainly gone. Errs on the side of
-/// "alive" when it cannot tell (say, `/proc` is unreadable): stealing a
-/// live owner's lock would break mutual exclusion, waiting longer would not.
-pub(crate) fn is_dead(token: u64) -> bool {
+/// The tag of process `pid` that started at `start_time` in boot `boot_id`:
+/// odd, so never 0 and never taken for an unverifiable one.
+fn verifiable_tag(boot_id: &[u8; 36], pid: i32, start_time: u64) -> u32 {
+    let hash = Fnv1a::new()
+        .bytes(boot_id)
+        .bytes(&pid.to_le_bytes())
+        .bytes(&start_time.to_le_bytes())
+        .finish();
+    ((hash >> 32) ^ hash) as u32 | 1
+}
+
+/// A random even tag, never 0: unique to this process among those that
+/// bear its pid, with overwhelming probability.
+fn unverifiable_tag(pid: i32) -> u32 {
+    let hash = RandomState::new().hash_one((pid, std::time::SystemTime::now()));
+    match ((hash >> 32) ^ hash) as u32 & !1 {
+        0 => 2,
+        tag => tag,
+    }
+}
+
+fn is_verifiable(token: u64) -> bool {
+    token & 1 == 1
+}
+
+/// Whether the process `token` names may hold the lock of `object`.
+///
+/// Only facts about the owner that everyone reads alike count against it,
+/// never what it (or this process) could not read. Every `Dead` verdict is
+/// stable: an owner judged dead cannot come to hold the lock later under
+/// the same token, except for an owner judged by its memory map, which can
+/// map the object later; `lock` guards against that by judging again after
+/// it took the lock.
+pub(crate) fn liveness(token: u64, object: &ObjectId) -> Liveness {
     let token = token & OWNER_MASK;
-    let pid = (token >> 32) as i32;
-    if pid <= 0 {
-        return true; // no process has this pid: a damaged or forged word
+    let pid = pid_of(token) as i32;
+    if pid == 0 {
+        return Liveness::Dead; // no process has pid 0: a damaged or forged word
+    }
+    if pid as u32 == std::process::id() {
+        // This process, or an earlier one that bore its pid: only the
+        // former can have made a token equal to ours.
+        return if token == current() {
+            Liveness::Alive
+        } else {
+            Liveness::Dead
+        };
     }
     if !process::exists(pid) {
-        return true;
+        return Liveness::Dead;
     }
-    match (process::start_time(pid), process::boot_id()) {
-        (Some(start), Some(boot)) => token_of(pid, Some(start), Some(&boot)) != token,
-        _ => false,
+    let stat = process::stat(pid);
+    if let Ok(stat) = &stat {
+        if stat.has_exited() {
+            return Liveness::Dead; // a zombie holds nothing
+        }
+        if names_another_process(token, pid, stat.start_time) {
+            return Liveness::Dead; // a reused pid, or a process of another boot
+        }
+        if stat.state == b'Z' || stat.state == b'X' {
+            // The main thread ended while others run on: its maps file is
+            // empty, so the map cannot be checked.
+            return Liveness::Unknown;
+        }
+    }
+    // A process holds a lock only while it maps the object the lock is in
+    // (its guard borrows the mapping). One that does not map it names this
+    // lock only because the bytes were copied from another object.
+    match process::maps(pid, object.dev, object.ino) {
+        Ok(Maps::Object) => Liveness::Alive,
+        Ok(Maps::Other) => Liveness::Dead,
+        Ok(Maps::SameInodeElsewhere | Maps::Nothing) | Err(_) => Liveness::Unknown,
+    }
+}
+
+/// Whether a verifiable `token` names another process than the one now at
+/// `pid`, which started at `start_time`. Only a process whose own token is
+/// verifiable can tell: it reads the boot id and start times as the token's
+/// maker did.
+fn names_another_process(token: u64, pid: i32, start_time: u64) -> bool {
+    if !is_verifiable(token) || !is_verifiable(current()) {
+        return false;
+    }
+    match process::boot_id() {
+        Ok(boot) => verifiable_tag(&boot, pid, start_time) != token as u32,
+        Err(_) => false,
     }
 }
 
@@ -84,28 +230,71 @@ pub(crate) fn is_dead(token: u64) -> bool {
 mod tests {
     use super::*;
 
+    fn this_object() -> ObjectId {
+        ObjectId::of(&std::fs::metadata("/proc/self/exe").unwrap())
+    }
+
     #[test]
     fn this_process_is_alive_and_stable() {
         let me = current();
         assert_ne!(me, 0);
         assert_eq!(me & !OWNER_MASK, 0);
         assert_eq!(current(), me);
-        assert!(!is_dead(me));
+        assert_eq!(pid_of(me), std::process::id());
+        assert_eq!(liveness(me, &this_object()), Liveness::Alive);
+        assert_eq!(liveness(me | !OWNER_MASK, &this_object()), Liveness::Alive);
     }
 
     #[test]
-    fn other_boots_and_reused_pids_are_dead() {
+    fn tokens_here_are_verifiable() {
+        // This test suite runs where /proc is readable and no time
+        // namespace shifts the clock.
         let me = current();
         let pid = std::process::id() as i32;
-        let start = process::start_time(pid);
-        assert!(is_dead(token_of(pid, start, Some("another-boot"))));
-        assert!(is_dead(token_of(
-            pid,
-            start.map(|s| s + 1),
-            process::boot_id().as_deref()
-        )));
-        assert_eq!(token_of(pid, start, process::boot_id().as_deref()), me);
+        let start = process::stat(pid).unwrap().start_time;
+        let boot = process::boot_id().unwrap();
+        assert!(is_verifiable(me));
+        assert_eq!(token(pid, verifiable_tag(&boot, pid, start)), me);
+    }
+
+    #[test]
+    fn other_incarnations_of_a_pid_are_dead() {
+        let me = current();
+        let pid = std::process::id() as i32;
+        let start = process::stat(pid).unwrap().start_time;
+        let boot = process::boot_id().unwrap();
+        let object = this_object();
+        let mut other_boot = boot;
+        other_boot[0] ^= 1;
+        for other in [
+            verifiable_tag(&other_boot, pid, start),
+            verifiable_tag(&boot, pid, start + 1),
+            unverifiable_tag(pid),
+        ] {
+            assert_ne!(token(pid, other), me);
+            assert_eq!(liveness(token(pid, other), &object), Liveness::Dead);
+        }
         // pid_max is at most 2^22 on Linux: this pid is never in use.
-        assert!(is_dead(token_of(0x7fff_fff0, Some(1), Some("x"))));
+        assert_eq!(liveness(token(0x7fff_fff0, 1), &object), Liveness::Dead);
+        assert_eq!(liveness(0x5a5a, &object), Liveness::Dead, "pid 0");
+    }
+
+    #[test]
+    fn unverifiable_tags_are_even_and_never_zero() {
+        for _ in 0..1000 {
+            let tag = unverifiable_tag(1);
+            assert!(tag != 0 && tag & 1 == 0, "{tag:#x}");
+        }
+        assert_ne!(unverifiable_tag(1), unverifiable_tag(1));
+    }
+
+    #[test]
+    fn object_tags_differ_and_are_never_zero() {
+        let a = ObjectId { dev: 0x2d, ino: 7 };
+        let b = ObjectId { dev: 0x2e, ino: 7 };
+        let c = ObjectId { dev: 0x2d, ino: 8 };
+        assert!(a.tag() != b.tag() && a.tag() != c.tag() && b.tag() != c.tag());
+        assert_ne!(ObjectId { dev: 0, ino: 0 }.tag(), 0);
+        assert_eq!(a.to_string(), "device 0:2d, inode 7");
     }
 }

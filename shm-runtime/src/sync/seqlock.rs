@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use super::journal::{self, Entry};
 use super::lock::{self, LockGuard};
+use super::owner::ObjectId;
 use super::runs::{self, Changes, Run};
 use super::{atomic_copy, change, SyncArea};
 
@@ -48,6 +49,8 @@ use super::{atomic_copy, change, SyncArea};
 /// into scalars.
 pub(crate) struct PayloadLayout<'a> {
     pub area: &'a SyncArea,
+    /// The object the region is mapped from, whose lock `area` holds.
+    pub object: &'a ObjectId,
     /// The payload: `size` bytes, aligned to 64.
     pub payload: *const u8,
     /// The redo journal: `journal::len(size)` bytes, 64-aligned.
@@ -122,7 +125,7 @@ impl PayloadLayout<'_> {
             }
             if Instant::now() >= until {
                 if self.writable {
-                    if let Some(guard) = lock::try_lock_if_abandoned(self.area) {
+                    if let Some(guard) = lock::try_lock_if_abandoned(self.area, self.object) {
                         self.recover(&guard);
                         return None;
                     }

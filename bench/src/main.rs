@@ -19,6 +19,7 @@ mod harness;
 mod machine;
 mod report;
 mod rows;
+mod seqlock;
 mod sys;
 mod types;
 mod xcpu;
@@ -73,8 +74,9 @@ fn main() {
     }
 
     let mut rows: Vec<Comparison> = Vec::new();
-    let groups: [fn(&Cfg, &mut Vec<Comparison>); 4] = [
+    let groups: [fn(&Cfg, &mut Vec<Comparison>); 5] = [
         rows::local::rows,
+        rows::whole::rows,
         rows::mmap_sync::rows,
         rows::ipc::rows,
         rows::python::rows,

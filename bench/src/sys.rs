@@ -1,7 +1,9 @@
 //! The system calls of the baselines and the harness: CPU pinning, a raw
-//! shared mapping of a POSIX shm object, futexes, child processes.
+//! shared mapping of a POSIX shm object, a robust pthread mutex, futexes,
+//! child processes.
 
 use std::ffi::CString;
+use std::marker::PhantomData;
 use std::process::{Child, Command, Stdio};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64};
@@ -212,6 +214,76 @@ impl Drop for RawSeg {
                 unsafe { libc::shm_unlink(name.as_ptr()) };
             }
         }
+    }
+}
+
+/// A robust, process-shared pthread mutex inside a [`RawSeg`]: the writer
+/// lock of the `update` and `store` baselines.
+#[derive(Debug)]
+pub struct RobustMutex<'m> {
+    mutex: *mut libc::pthread_mutex_t,
+    _seg: PhantomData<&'m RawSeg>,
+}
+
+impl<'m> RobustMutex<'m> {
+    /// Initialises a mutex at byte `offset` of `seg`.
+    ///
+    /// # Safety
+    ///
+    /// Nothing else uses the bytes `offset..offset + size_of::<pthread_mutex_t>()`
+    /// of the mapping while the returned value lives.
+    pub unsafe fn init(seg: &'m RawSeg, offset: usize) -> Self {
+        assert!(offset + size_of::<libc::pthread_mutex_t>() <= seg.len());
+        // SAFETY: in bounds (asserted just above).
+        let mutex = unsafe { seg.base().add(offset) }.cast::<libc::pthread_mutex_t>();
+        assert_eq!(mutex as usize % align_of::<libc::pthread_mutex_t>(), 0);
+        // SAFETY: `attr` is initialised by pthread_mutexattr_init before use
+        // and destroyed after; `mutex` is in bounds and aligned (asserted)
+        // and unused by anything else (the caller's promise).
+        unsafe {
+            let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+            assert_eq!(libc::pthread_mutexattr_init(&mut attr), 0);
+            assert_eq!(
+                libc::pthread_mutexattr_setpshared(&mut attr, libc::PTHREAD_PROCESS_SHARED),
+                0
+            );
+            assert_eq!(
+                libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST),
+                0
+            );
+            assert_eq!(libc::pthread_mutex_init(mutex, &attr), 0);
+            libc::pthread_mutexattr_destroy(&mut attr);
+        }
+        RobustMutex {
+            mutex,
+            _seg: PhantomData,
+        }
+    }
+
+    /// Locks, taking over a mutex whose holder died (`EOWNERDEAD`).
+    #[inline(always)]
+    pub fn lock(&self) {
+        // SAFETY: `mutex` was initialised in `init` and lives in the mapping,
+        // which outlives `self`.
+        let r = unsafe { libc::pthread_mutex_lock(self.mutex) };
+        if r == libc::EOWNERDEAD {
+            // SAFETY: as above; EOWNERDEAD means this thread holds it now.
+            unsafe { libc::pthread_mutex_consistent(self.mutex) };
+        }
+    }
+
+    /// Unlocks; the caller holds the lock.
+    #[inline(always)]
+    pub fn unlock(&self) {
+        // SAFETY: as in `lock`; the caller holds the mutex.
+        unsafe { libc::pthread_mutex_unlock(self.mutex) };
+    }
+}
+
+impl Drop for RobustMutex<'_> {
+    fn drop(&mut self) {
+        // SAFETY: initialised in `init`; with `self` gone nobody uses it.
+        unsafe { libc::pthread_mutex_destroy(self.mutex) };
     }
 }
 

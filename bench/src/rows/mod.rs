@@ -4,3 +4,4 @@ pub mod ipc;
 pub mod local;
 pub mod mmap_sync;
 pub mod python;
+pub mod whole;

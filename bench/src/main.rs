@@ -10,8 +10,9 @@
 //! their repetitions; cross-CPU pairs are bracketed by probes of the VM's
 //! placement mode (`xcpu`) and rerun when the probes disagree.
 //!
-//! A full run writes `results/latest.{txt,csv,md}` and `results/ratios.svg`
-//! next to this crate's manifest; `--quick` or `--filter` runs write
+//! A full run writes `results/latest.{txt,csv,md}`, `results/ratios.svg`
+//! and `results/sizes.svg` (the whole-struct rows' cost against size) next
+//! to this crate's manifest; `--quick` or `--filter` runs write
 //! `results/quick.*` instead, so they never replace a real run's results.
 
 mod child;
@@ -182,10 +183,10 @@ fn write_results(
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
     std::fs::create_dir_all(&dir)?;
     let partial = cfg.quick || !cfg.filter.is_empty();
-    let (stem, svg_name) = if partial {
-        ("quick", "quick.svg")
+    let (stem, svg_name, sizes_name) = if partial {
+        ("quick", "quick.svg", "quick.sizes.svg")
     } else {
-        ("latest", "ratios.svg")
+        ("latest", "ratios.svg", "sizes.svg")
     };
     let comment = |lines: &[String]| lines.iter().map(|l| format!("# {l}\n")).collect::<String>();
     std::fs::write(
@@ -207,6 +208,10 @@ fn write_results(
         header[0].trim_start_matches("machine: ")
     );
     std::fs::write(dir.join(svg_name), report::svg(rows, &title))?;
+    if let Some(chart) = report::sizes_svg(rows, &title.replace("ours / baseline", "cost by size"))
+    {
+        std::fs::write(dir.join(sizes_name), chart)?;
+    }
     eprintln!(
         "results: {}",
         dir.join(format!("{stem}.{{txt,csv,md}}")).display()

@@ -1,10 +1,14 @@
 //! The results: one comparison per row, printed as a table and written as
-//! text, CSV, markdown and an SVG chart of the ratios.
+//! text, CSV, markdown, an SVG chart of the ratios and one of the
+//! whole-struct rows' cost against size (`sizes`).
 
 use std::fmt::Write as _;
 
 use crate::harness::Figure;
 use crate::xcpu::Probes;
+
+mod sizes;
+pub use sizes::{svg as sizes_svg, Op, SizePoint};
 
 /// What a row's ratio (ours / baseline) must be.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +53,8 @@ pub struct Comparison {
     pub note: String,
     /// The cross-CPU probes around the pair, for rows with a child on the other CPU.
     pub probes: Option<Probes>,
+    /// Where a whole-struct row sits on the chart of cost against size.
+    pub size: Option<SizePoint>,
 }
 
 /// How a row fared.

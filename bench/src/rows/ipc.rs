@@ -58,6 +58,7 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::AtMost(1.2),
             note: attempts_note("wall / 2M ops", attempts),
             probes: Some(probes),
+            size: None,
         });
     }
     if cfg.wants("spin_pingpong") {
@@ -88,6 +89,7 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::AtMost(1.2),
             note: attempts_note("round trip, bare spin", attempts),
             probes: Some(probes),
+            size: None,
         });
     }
     for (name, cpu) in [
@@ -123,6 +125,7 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::AtMost(1.3),
             note,
             probes,
+            size: None,
         });
     }
 }

@@ -59,6 +59,7 @@ fn field_rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::AtMost(1.2),
             note: "throughput".into(),
             probes: None,
+            size: None,
         });
     }
     if cfg.wants("field_set") {
@@ -78,6 +79,7 @@ fn field_rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::AtMost(1.2),
             note: "throughput".into(),
             probes: None,
+            size: None,
         });
     }
 }
@@ -117,6 +119,7 @@ fn fetch_add_row(cfg: &Cfg, out: &mut Vec<Comparison>) {
         target: Target::AtMost(1.2),
         note: String::new(),
         probes: None,
+        size: None,
     });
 }
 
@@ -167,6 +170,7 @@ fn open_row(cfg: &Cfg, out: &mut Vec<Comparison>) {
             crate::report::fmt_ns(touched.median)
         ),
         probes: None,
+        size: None,
     });
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use shm_runtime::{OpenOptions, Shared};
 
 use crate::harness::{measure, measure_pair, time_loop, watchdog, Cfg, Figure};
-use crate::report::{fmt_ns, Comparison, Target};
+use crate::report::{fmt_ns, Comparison, Op, SizePoint, Target};
 use crate::seqlock::{SeqLock, SEQLOCK_DATA};
 use crate::sys::{RawSeg, RobustMutex};
 use crate::types::{Payload, Scratch, Small, Struct1m, Struct4k, Struct64k};
@@ -162,6 +162,11 @@ fn snapshot_row<T: Payload>(cfg: &Cfg, out: &mut Vec<Comparison>, name: &'static
         target: SNAPSHOT_TARGET,
         note,
         probes: None,
+        // One snapshot a size on the chart: by value where the stack allows.
+        size: (!matches!(how, Read::Into)).then_some(SizePoint {
+            op: Op::Snapshot,
+            bytes: size_of::<T>(),
+        }),
     });
 }
 
@@ -239,6 +244,10 @@ fn update_16(cfg: &Cfg, out: &mut Vec<Comparison>) {
         target: Target::AtMost(2.0),
         note: String::new(),
         probes: None,
+        size: Some(SizePoint {
+            op: Op::Update,
+            bytes: size_of::<Small>(),
+        }),
     });
 }
 
@@ -292,6 +301,10 @@ fn update_row<T: Payload>(cfg: &Cfg, out: &mut Vec<Comparison>, name: &'static s
         target: WRITE_TARGET,
         note: String::new(),
         probes: None,
+        size: Some(SizePoint {
+            op: Op::Update,
+            bytes: size_of::<T>(),
+        }),
     });
 }
 
@@ -359,6 +372,10 @@ fn store_row<T: Payload>(cfg: &Cfg, out: &mut Vec<Comparison>, name: &'static st
         target: WRITE_TARGET,
         note: String::new(),
         probes: None,
+        size: Some(SizePoint {
+            op: Op::Store,
+            bytes: size_of::<T>(),
+        }),
     });
 }
 

@@ -41,7 +41,8 @@ Rows: field_get field_set fetch_add_uncontended open_shm
   snapshot_16 snapshot_4k snapshot_4k_by_value snapshot_64k snapshot_1m
   update_16 update_4k update_64k update_1m store_16 store_4k store_64k store_1m
   mmap_sync_read mmap_sync_write fetch_add_contended spin_pingpong
-  notify_pingpong notify_pingpong_samecpu python_field_get python_field_set";
+  wait_pingpong notify_pingpong notify_pingpong_samecpu
+  python_field_get python_field_set";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

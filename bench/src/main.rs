@@ -41,7 +41,7 @@ Rows: field_get field_set fetch_add_uncontended open_shm
   snapshot_16 snapshot_4k snapshot_4k_by_value snapshot_64k snapshot_1m
   update_16 update_4k update_64k update_1m store_16 store_4k store_64k store_1m
   mmap_sync_read mmap_sync_write fetch_add_contended spin_pingpong
-  wait_pingpong notify_pingpong notify_pingpong_samecpu
+  wait_pingpong notify_pingpong notify_pingpong_samecpu wait_timeout_cpu
   python_field_get python_field_set";
 
 fn main() {
@@ -78,11 +78,12 @@ fn main() {
     }
 
     let mut rows: Vec<Comparison> = Vec::new();
-    let groups: [fn(&Cfg, &mut Vec<Comparison>); 5] = [
+    let groups: [fn(&Cfg, &mut Vec<Comparison>); 6] = [
         rows::local::rows,
         rows::whole::rows,
         rows::mmap_sync::rows,
         rows::ipc::rows,
+        rows::wait_cpu::rows,
         rows::python::rows,
     ];
     for group in groups {

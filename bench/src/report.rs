@@ -282,7 +282,7 @@ pub fn svg(rows: &[Comparison], title: &str) -> String {
     const LABEL_W: f64 = 250.0;
     const RIGHT_PAD: f64 = 70.0;
     const ROW_H: f64 = 26.0;
-    const TOP: f64 = 56.0;
+    const TOP: f64 = 66.0;
     const BOTTOM: f64 = 46.0;
     let height = TOP + ROW_H * rows.len() as f64 + BOTTOM;
     // The scale spans whole decades around every ratio, target and 1.0.
@@ -318,6 +318,16 @@ pub fn svg(rows: &[Comparison], title: &str) -> String {
         r##"<text x="{}" y="38" fill="#555" text-anchor="middle">ratio = ours / baseline (same run), log scale: left of 1 is faster than the baseline. Black tick: target; green: met, red: missed, grey: no target</text>"##,
         WIDTH / 2.0
     );
+    if rows
+        .iter()
+        .any(|r| matches!(r.target, Target::ShareAtMost(_)))
+    {
+        let _ = writeln!(
+            s,
+            r##"<text x="{}" y="54" fill="#555" text-anchor="middle">A figure in %: a share of the baseline (CPU time over the wall time waited), its target a ceiling</text>"##,
+            WIDTH / 2.0
+        );
+    }
     // Decade grid and labels.
     let bottom = TOP + ROW_H * rows.len() as f64;
     let mut decade = d_lo;

@@ -150,8 +150,8 @@ fn snapshot_row<T: Payload>(cfg: &Cfg, out: &mut Vec<Comparison>, name: &'static
         }
     };
     assert!(
-        *shared.snapshot_boxed() == *setup.value,
-        "{name}: the snapshot differs from the value stored"
+        *shared.snapshot_boxed() == *setup.value && *copy == *setup.value,
+        "{name}: a snapshot or the seqlock's read differs from the value stored"
     );
     out.push(Comparison {
         name,

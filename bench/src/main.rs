@@ -10,8 +10,9 @@
 //! their repetitions; cross-CPU pairs are bracketed by probes of the VM's
 //! placement mode (`xcpu`) and rerun when the probes disagree.
 //!
-//! A full run writes `results/latest.{txt,csv,md}` and `results/ratios.svg`
-//! next to this crate's manifest; `--quick` or `--filter` runs write
+//! A full run writes `results/latest.{txt,csv,md}`, `results/ratios.svg`
+//! and `results/sizes.svg` (the whole-struct rows' cost against size) next
+//! to this crate's manifest; `--quick` or `--filter` runs write
 //! `results/quick.*` instead, so they never replace a real run's results.
 
 mod child;
@@ -19,6 +20,7 @@ mod harness;
 mod machine;
 mod report;
 mod rows;
+mod seqlock;
 mod sys;
 mod types;
 mod xcpu;
@@ -35,9 +37,12 @@ const USAGE: &str = "usage: shm-bench [--quick] [--filter SUBSTR]... [--reps N]
   --filter SUBSTR  only the rows whose name contains SUBSTR (repeatable)
   --reps N         repetitions per figure (default 9)
 
-Rows: field_get field_set fetch_add_uncontended snapshot_16 snapshot_4k update_16
-open_shm mmap_sync_read mmap_sync_write fetch_add_contended spin_pingpong
-notify_pingpong notify_pingpong_samecpu python_field_get python_field_set";
+Rows: field_get field_set fetch_add_uncontended open_shm
+  snapshot_16 snapshot_4k snapshot_4k_by_value snapshot_64k snapshot_1m
+  update_16 update_4k update_64k update_1m store_16 store_4k store_64k store_1m
+  mmap_sync_read mmap_sync_write fetch_add_contended spin_pingpong
+  wait_pingpong notify_pingpong notify_pingpong_samecpu wait_timeout_cpu
+  python_field_get python_field_set";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -73,10 +78,12 @@ fn main() {
     }
 
     let mut rows: Vec<Comparison> = Vec::new();
-    let groups: [fn(&Cfg, &mut Vec<Comparison>); 4] = [
+    let groups: [fn(&Cfg, &mut Vec<Comparison>); 6] = [
         rows::local::rows,
+        rows::whole::rows,
         rows::mmap_sync::rows,
         rows::ipc::rows,
+        rows::wait_cpu::rows,
         rows::python::rows,
     ];
     for group in groups {
@@ -178,10 +185,10 @@ fn write_results(
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
     std::fs::create_dir_all(&dir)?;
     let partial = cfg.quick || !cfg.filter.is_empty();
-    let (stem, svg_name) = if partial {
-        ("quick", "quick.svg")
+    let (stem, svg_name, sizes_name) = if partial {
+        ("quick", "quick.svg", "quick.sizes.svg")
     } else {
-        ("latest", "ratios.svg")
+        ("latest", "ratios.svg", "sizes.svg")
     };
     let comment = |lines: &[String]| lines.iter().map(|l| format!("# {l}\n")).collect::<String>();
     std::fs::write(
@@ -203,6 +210,10 @@ fn write_results(
         header[0].trim_start_matches("machine: ")
     );
     std::fs::write(dir.join(svg_name), report::svg(rows, &title))?;
+    if let Some(chart) = report::sizes_svg(rows, &title.replace("ours / baseline", "cost by size"))
+    {
+        std::fs::write(dir.join(sizes_name), chart)?;
+    }
     eprintln!(
         "results: {}",
         dir.join(format!("{stem}.{{txt,csv,md}}")).display()

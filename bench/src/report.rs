@@ -1,10 +1,14 @@
 //! The results: one comparison per row, printed as a table and written as
-//! text, CSV, markdown and an SVG chart of the ratios.
+//! text, CSV, markdown, an SVG chart of the ratios and one of the
+//! whole-struct rows' cost against size (`sizes`).
 
 use std::fmt::Write as _;
 
 use crate::harness::Figure;
 use crate::xcpu::Probes;
+
+mod sizes;
+pub use sizes::{svg as sizes_svg, Op, SizePoint};
 
 /// What a row's ratio (ours / baseline) must be.
 #[derive(Clone, Copy, Debug)]
@@ -13,6 +17,10 @@ pub enum Target {
     AtMost(f64),
     /// ratio < the bound.
     Below(f64),
+    /// ratio <= the bound, where the ratio is a share of the baseline
+    /// rather than a comparison with it (the CPU time of a wait over the
+    /// wall time it waited): shown in percent.
+    ShareAtMost(f64),
     /// No target: shown for information.
     Info,
 }
@@ -20,7 +28,7 @@ pub enum Target {
 impl Target {
     fn bound(self) -> Option<f64> {
         match self {
-            Target::AtMost(b) | Target::Below(b) => Some(b),
+            Target::AtMost(b) | Target::Below(b) | Target::ShareAtMost(b) => Some(b),
             Target::Info => None,
         }
     }
@@ -29,7 +37,16 @@ impl Target {
         match self {
             Target::AtMost(b) => format!("<= {b}"),
             Target::Below(b) => format!("< {b}"),
+            Target::ShareAtMost(b) => format!("<= {}%", b * 100.0),
             Target::Info => "-".to_owned(),
+        }
+    }
+
+    /// A ratio as this target reads it.
+    fn fmt_ratio(self, r: f64) -> String {
+        match self {
+            Target::ShareAtMost(_) => fmt_percent(r),
+            _ => fmt_ratio(r),
         }
     }
 }
@@ -49,6 +66,8 @@ pub struct Comparison {
     pub note: String,
     /// The cross-CPU probes around the pair, for rows with a child on the other CPU.
     pub probes: Option<Probes>,
+    /// Where a whole-struct row sits on the chart of cost against size.
+    pub size: Option<SizePoint>,
 }
 
 /// How a row fared.
@@ -83,7 +102,7 @@ impl Comparison {
         }
         let r = self.ratio();
         match self.target {
-            Target::AtMost(b) if r <= b => Verdict::Pass,
+            Target::AtMost(b) | Target::ShareAtMost(b) if r <= b => Verdict::Pass,
             Target::Below(b) if r < b => Verdict::Pass,
             Target::Info => Verdict::Info,
             _ => Verdict::Miss,
@@ -126,6 +145,20 @@ pub fn fmt_ns(ns: f64) -> String {
     format!("{v:.digits$} {unit}")
 }
 
+/// A share in percent, with two significant digits below 10%.
+fn fmt_percent(r: f64) -> String {
+    let p = r * 100.0;
+    if p >= 10.0 {
+        format!("{p:.0}%")
+    } else if p >= 1.0 {
+        format!("{p:.1}%")
+    } else if p >= 0.1 {
+        format!("{p:.2}%")
+    } else {
+        format!("{p:.3}%")
+    }
+}
+
 fn fmt_ratio(r: f64) -> String {
     if r < 0.01 {
         format!("{r:.4}")
@@ -152,7 +185,7 @@ pub fn table(rows: &[Comparison]) -> String {
             r.name,
             fmt_ns(r.ours.median),
             fmt_ns(r.baseline.median),
-            fmt_ratio(r.ratio()),
+            r.target.fmt_ratio(r.ratio()),
             r.target.label(),
             r.verdict().label(),
             r.baseline_what,
@@ -170,7 +203,7 @@ pub fn misses(rows: &[Comparison]) -> Vec<String> {
             (Verdict::Miss, Some(b)) => format!(
                 "{}: ratio {} vs target {} ({:.0}% over)",
                 r.name,
-                fmt_ratio(r.ratio()),
+                r.target.fmt_ratio(r.ratio()),
                 r.target.label(),
                 (r.ratio() / b - 1.0) * 100.0
             ),
@@ -193,7 +226,7 @@ pub fn markdown(rows: &[Comparison]) -> String {
             r.name,
             fmt_ns(r.ours.median),
             fmt_ns(r.baseline.median),
-            fmt_ratio(r.ratio()),
+            r.target.fmt_ratio(r.ratio()),
             r.target.label().replace("<=", "≤"),
             r.verdict().label(),
             r.ours_what.replace('|', "\\|"),
@@ -249,7 +282,7 @@ pub fn svg(rows: &[Comparison], title: &str) -> String {
     const LABEL_W: f64 = 250.0;
     const RIGHT_PAD: f64 = 70.0;
     const ROW_H: f64 = 26.0;
-    const TOP: f64 = 56.0;
+    const TOP: f64 = 66.0;
     const BOTTOM: f64 = 46.0;
     let height = TOP + ROW_H * rows.len() as f64 + BOTTOM;
     // The scale spans whole decades around every ratio, target and 1.0.
@@ -285,6 +318,16 @@ pub fn svg(rows: &[Comparison], title: &str) -> String {
         r##"<text x="{}" y="38" fill="#555" text-anchor="middle">ratio = ours / baseline (same run), log scale: left of 1 is faster than the baseline. Black tick: target; green: met, red: missed, grey: no target</text>"##,
         WIDTH / 2.0
     );
+    if rows
+        .iter()
+        .any(|r| matches!(r.target, Target::ShareAtMost(_)))
+    {
+        let _ = writeln!(
+            s,
+            r##"<text x="{}" y="54" fill="#555" text-anchor="middle">A figure in %: a share of the baseline (CPU time over the wall time waited), its target a ceiling</text>"##,
+            WIDTH / 2.0
+        );
+    }
     // Decade grid and labels.
     let bottom = TOP + ROW_H * rows.len() as f64;
     let mut decade = d_lo;
@@ -352,7 +395,7 @@ pub fn svg(rows: &[Comparison], title: &str) -> String {
             (b - a).max(1.5),
             ROW_H - 10.0,
             escape(r.name),
-            fmt_ratio(ratio),
+            r.target.fmt_ratio(ratio),
             escape(&r.target.label())
         );
         // The figure goes past the bar's far end (and past the target tick
@@ -369,7 +412,7 @@ pub fn svg(rows: &[Comparison], title: &str) -> String {
             s,
             r##"<text x="{tx:.1}" y="{:.1}" text-anchor="{anchor}" fill="{fill}">{}</text>"##,
             mid + 4.0,
-            fmt_ratio(ratio)
+            r.target.fmt_ratio(ratio)
         );
         if let Some(bound) = r.target.bound() {
             let xt = x(bound);

@@ -1,10 +1,13 @@
 //! The system calls of the baselines and the harness: CPU pinning, a raw
-//! shared mapping of a POSIX shm object, futexes, child processes.
+//! shared mapping of a POSIX shm object, a robust pthread mutex, futexes,
+//! child processes.
 
 use std::ffi::CString;
+use std::marker::PhantomData;
 use std::process::{Child, Command, Stdio};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64};
+use std::time::Duration;
 
 /// The parent's CPU.
 pub const PARENT_CPU: usize = 0;
@@ -215,6 +218,76 @@ impl Drop for RawSeg {
     }
 }
 
+/// A robust, process-shared pthread mutex inside a [`RawSeg`]: the writer
+/// lock of the `update` and `store` baselines.
+#[derive(Debug)]
+pub struct RobustMutex<'m> {
+    mutex: *mut libc::pthread_mutex_t,
+    _seg: PhantomData<&'m RawSeg>,
+}
+
+impl<'m> RobustMutex<'m> {
+    /// Initialises a mutex at byte `offset` of `seg`.
+    ///
+    /// # Safety
+    ///
+    /// Nothing else uses the bytes `offset..offset + size_of::<pthread_mutex_t>()`
+    /// of the mapping while the returned value lives.
+    pub unsafe fn init(seg: &'m RawSeg, offset: usize) -> Self {
+        assert!(offset + size_of::<libc::pthread_mutex_t>() <= seg.len());
+        // SAFETY: in bounds (asserted just above).
+        let mutex = unsafe { seg.base().add(offset) }.cast::<libc::pthread_mutex_t>();
+        assert_eq!(mutex as usize % align_of::<libc::pthread_mutex_t>(), 0);
+        // SAFETY: `attr` is initialised by pthread_mutexattr_init before use
+        // and destroyed after; `mutex` is in bounds and aligned (asserted)
+        // and unused by anything else (the caller's promise).
+        unsafe {
+            let mut attr: libc::pthread_mutexattr_t = std::mem::zeroed();
+            assert_eq!(libc::pthread_mutexattr_init(&mut attr), 0);
+            assert_eq!(
+                libc::pthread_mutexattr_setpshared(&mut attr, libc::PTHREAD_PROCESS_SHARED),
+                0
+            );
+            assert_eq!(
+                libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST),
+                0
+            );
+            assert_eq!(libc::pthread_mutex_init(mutex, &attr), 0);
+            libc::pthread_mutexattr_destroy(&mut attr);
+        }
+        RobustMutex {
+            mutex,
+            _seg: PhantomData,
+        }
+    }
+
+    /// Locks, taking over a mutex whose holder died (`EOWNERDEAD`).
+    #[inline(always)]
+    pub fn lock(&self) {
+        // SAFETY: `mutex` was initialised in `init` and lives in the mapping,
+        // which outlives `self`.
+        let r = unsafe { libc::pthread_mutex_lock(self.mutex) };
+        if r == libc::EOWNERDEAD {
+            // SAFETY: as above; EOWNERDEAD means this thread holds it now.
+            unsafe { libc::pthread_mutex_consistent(self.mutex) };
+        }
+    }
+
+    /// Unlocks; the caller holds the lock.
+    #[inline(always)]
+    pub fn unlock(&self) {
+        // SAFETY: as in `lock`; the caller holds the mutex.
+        unsafe { libc::pthread_mutex_unlock(self.mutex) };
+    }
+}
+
+impl Drop for RobustMutex<'_> {
+    fn drop(&mut self) {
+        // SAFETY: initialised in `init`; with `self` gone nobody uses it.
+        unsafe { libc::pthread_mutex_destroy(self.mutex) };
+    }
+}
+
 /// Sleeps while `word` holds `expected`. A shared (not `FUTEX_PRIVATE`)
 /// futex: the waker is another process.
 pub fn futex_wait(word: &AtomicU32, expected: u32) {
@@ -231,10 +304,46 @@ pub fn futex_wait(word: &AtomicU32, expected: u32) {
     }
 }
 
+/// As [`futex_wait`], for at most `timeout` (relative, CLOCK_MONOTONIC).
+pub fn futex_wait_for(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `word` is a valid, aligned u32 and `ts` a valid timespec for
+    // the duration of the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+        );
+    }
+}
+
 /// Wakes one process sleeping on `word`.
 pub fn futex_wake(word: &AtomicU32) {
     // SAFETY: `word` is a valid, aligned u32 for the duration of the call.
     unsafe {
         libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, 1);
     }
+}
+
+/// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+pub fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write into.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(
+        r,
+        0,
+        "clock_gettime(CLOCK_THREAD_CPUTIME_ID): {}",
+        std::io::Error::last_os_error()
+    );
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }

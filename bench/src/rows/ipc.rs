@@ -1,5 +1,6 @@
 //! Two-process rows: contended `fetch_add`, spin ping-pong through two
-//! fields, and `update` + `wait_for_change` ping-pong against a raw futex.
+//! fields, and `update` + `wait_for_change` ping-pong against the raw spin
+//! ping-pong (cross-CPU) and against a raw futex (cross-CPU and same CPU).
 //! The child is this binary re-run as `shm-bench --child <mode> ...`
 //! (see `child.rs`); the first round trip is the handshake.
 
@@ -58,6 +59,7 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::AtMost(1.2),
             note: attempts_note("wall / 2M ops", attempts),
             probes: Some(probes),
+            size: None,
         });
     }
     if cfg.wants("spin_pingpong") {
@@ -88,6 +90,41 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::AtMost(1.2),
             note: attempts_note("round trip, bare spin", attempts),
             probes: Some(probes),
+            size: None,
+        });
+    }
+    if cfg.wants("wait_pingpong") {
+        watchdog::row("wait_pingpong");
+        // The spinning child must be gone before ours starts on its CPU, so
+        // the halves run one after the other, unlike the notify pairs.
+        let (baseline, ours, probes, attempts) = xcpu::bracketed(
+            cfg.xcpu_attempts,
+            || {
+                let seg = RawSeg::create("wait-spin2", 4096);
+                let child = sys::spawn_child(CHILD_CPU, "spin2_raw", &[seg.name()]);
+                measure_round_trip(cfg, RawSpin2 { seg, child, seq: 0 })
+            },
+            || {
+                let region = Scratch::new("wait");
+                let foo = Foo::options()
+                    .create_new(true)
+                    .open_shm(&region.0)
+                    .expect("open Foo");
+                let child = sys::spawn_child(CHILD_CPU, "notify_ours", &[&region.0]);
+                measure_round_trip(cfg, OursNotify { foo, child, seq: 0 })
+            },
+        );
+        out.push(Comparison {
+            name: "wait_pingpong",
+            ours_what: "round trip: `update(|f| f.bar = v)`, `wait_for_change` until `baz == v`"
+                .into(),
+            baseline_what: "bare spin through 2 adjacent AtomicU32 (spin_pingpong's)".into(),
+            ours,
+            baseline,
+            target: Target::AtMost(4.0),
+            note: attempts_note("child on the other CPU; a wait against a spin", attempts),
+            probes: Some(probes),
+            size: None,
         });
     }
     for (name, cpu) in [
@@ -123,6 +160,7 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::AtMost(1.3),
             note,
             probes,
+            size: None,
         });
     }
 }

@@ -105,6 +105,7 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::Below(1.0),
             note: "without rkyv validation, mmap-sync's fastest read".into(),
             probes: None,
+            size: None,
         });
     }
     if cfg.wants("mmap_sync_write") {
@@ -139,6 +140,7 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::Below(1.0),
             note: "mmap-sync: rkyv serialize + check, wyhash, copy, msync, version swap".into(),
             probes: None,
+            size: None,
         });
     }
 }

@@ -4,3 +4,5 @@ pub mod ipc;
 pub mod local;
 pub mod mmap_sync;
 pub mod python;
+pub mod wait_cpu;
+pub mod whole;

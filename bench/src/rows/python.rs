@@ -67,6 +67,7 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             target: Target::Info,
             note: note.clone(),
             probes: None,
+            size: None,
         });
     }
 }

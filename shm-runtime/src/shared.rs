@@ -4,6 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::Deref;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
 use crate::error::{Location, Result};
@@ -40,7 +41,65 @@ const UPDATE_ON_STACK_MAX: usize = 16 * 1024;
 /// reboot).
 pub struct Shared<T: SharedState> {
     raw: RawRegion,
+    scratch: Scratch<T>,
     _type: PhantomData<T>,
+}
+
+/// The heap buffer of two `T`s that an update of a large struct works in,
+/// kept between updates so that only the first one allocates. One buffer:
+/// a thread that finds it taken (another thread is updating) allocates its
+/// own, and whichever comes back second is freed.
+struct Scratch<T> {
+    slot: AtomicPtr<[MaybeUninit<T>; 2]>,
+}
+
+impl<T> Scratch<T> {
+    fn new() -> Self {
+        Scratch {
+            slot: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    fn take(&self) -> Box<[MaybeUninit<T>; 2]> {
+        let kept = self.slot.swap(std::ptr::null_mut(), Ordering::Acquire);
+        if kept.is_null() {
+            // SAFETY: an array of `MaybeUninit` needs no initialisation.
+            unsafe { Box::<[MaybeUninit<T>; 2]>::new_uninit().assume_init() }
+        } else {
+            // SAFETY: the slot only ever holds a pointer from
+            // `Box::into_raw` (in `give_back`), and the swap made it ours
+            // alone.
+            unsafe { Box::from_raw(kept) }
+        }
+    }
+
+    fn give_back(&self, buffer: Box<[MaybeUninit<T>; 2]>) {
+        let raw = Box::into_raw(buffer);
+        if self
+            .slot
+            .compare_exchange(
+                std::ptr::null_mut(),
+                raw,
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            // SAFETY: `raw` came from `Box::into_raw` just above and was not
+            // stored.
+            drop(unsafe { Box::from_raw(raw) });
+        }
+    }
+}
+
+impl<T> Drop for Scratch<T> {
+    fn drop(&mut self) {
+        let kept = *self.slot.get_mut();
+        if !kept.is_null() {
+            // SAFETY: as in `take`; `&mut self` excludes every other use.
+            drop(unsafe { Box::from_raw(kept) });
+        }
+    }
 }
 
 impl<T: SharedState> Shared<T> {
@@ -48,6 +107,7 @@ impl<T: SharedState> Shared<T> {
         let runs = runs::runs(T::TYPE).into_boxed_slice();
         Ok(Shared {
             raw: RawRegion::new(mapping, size_of::<T>(), align_of::<T>(), runs)?,
+            scratch: Scratch::new(),
             _type: PhantomData,
         })
     }
@@ -148,11 +208,11 @@ impl<T: SharedState> Shared<T> {
     #[inline(never)]
     #[track_caller]
     fn update_on_heap<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let mut copies = Box::<[MaybeUninit<T>; 2]>::new_uninit();
-        // SAFETY: the allocation holds an array of `MaybeUninit`, which
-        // needs no initialisation, and is not aliased.
-        let [old, new] = unsafe { &mut *copies.as_mut_ptr() };
-        self.update_in(old, new, f)
+        let mut copies = self.scratch.take();
+        let [old, new] = &mut *copies;
+        let result = self.update_in(old, new, f);
+        self.scratch.give_back(copies);
+        result
     }
 
     /// `update` with its two private copies in `old` and `new`.
@@ -197,11 +257,32 @@ impl<T: SharedState> Shared<T> {
     /// As [`store`](Self::store).
     #[track_caller]
     pub fn store_from(&self, value: &T) {
-        self.update(|current| {
-            // SAFETY: both point to a valid `T`, and they do not overlap:
-            // `current` is `update`'s private copy.
-            unsafe { std::ptr::copy_nonoverlapping(value as *const T, current as *mut T, 1) }
-        });
+        // As `update(|f| *f = *value)`, without the closure's copies: the
+        // current value is read into one buffer and compared with `value`
+        // itself.
+        if size_of::<T>() <= UPDATE_ON_STACK_MAX {
+            let mut old = MaybeUninit::<T>::uninit();
+            self.store_in(&mut old, value);
+        } else {
+            let mut copies = self.scratch.take();
+            self.store_in(&mut copies[0], value);
+            self.scratch.give_back(copies);
+        }
+    }
+
+    #[inline(always)]
+    #[track_caller]
+    fn store_in(&self, old: &mut MaybeUninit<T>, value: &T) {
+        let guard = self.raw.lock();
+        // SAFETY: `old` is valid for writes of a `T`; after the copy every
+        // byte is written, and every bit pattern is a valid `T`.
+        let old = unsafe {
+            self.raw
+                .read_locked(&guard, old.as_mut_ptr().cast(), size_of::<T>());
+            old.assume_init_ref()
+        };
+        self.raw
+            .publish_and_unlock(guard, as_bytes(old), as_bytes(value));
     }
 
     /// The region's version: it moves on every `update`, `store` and

@@ -184,56 +184,91 @@ impl Changes {
 /// at most 8, and the struct to at least that.
 #[inline(always)]
 pub(crate) fn diff(runs: &[Run], old: &[u8], new: &[u8]) -> Changes {
-    const BLOCK: usize = 64;
     let len = old.len().min(new.len());
     let mut changes = Changes::NONE;
     let mut next_run = 0;
-    let mut block = 0;
-    while block < len {
-        let end = (block + BLOCK).min(len);
-        if differ(&old[block..end], &new[block..end]) {
-            // The runs that overlap this block, from the first that ends
-            // after its start.
-            while next_run < runs.len() && run_end(&runs[next_run]) <= block {
-                next_run += 1;
-            }
-            for run in runs[next_run..].iter().take_while(|run| run.offset < end) {
-                let first = block.saturating_sub(run.offset) / run.width;
-                let last = ((end.min(run_end(run))) - run.offset).div_ceil(run.width);
-                for i in first..last {
-                    let at = run.offset + i * run.width;
-                    let scalar = at..(at + run.width).min(len);
-                    if differ(&old[scalar.clone()], &new[scalar.clone()]) {
-                        changes.push(scalar.start, scalar.end);
-                    }
-                }
-            }
-            if changes.many {
-                return changes;
-            }
-        }
-        block = end;
-    }
+    scan(
+        runs,
+        &mut next_run,
+        &old[..len],
+        &new[..len],
+        0,
+        len,
+        &mut changes,
+    );
     changes
 }
 
-/// Whether two private byte strings of equal length differ: eight bytes at
-/// a time, inline (the lengths here are a block or a scalar, too short for
-/// a call to `memcmp` to pay).
+/// Finds the differing scalars of `[lo, hi)` by halving: a span that
+/// compares equal (one `memcmp`, at the C library's vector speed) is done;
+/// one that differs is split, down to 64-byte blocks, which are looked at
+/// scalar by scalar. A struct with one changed field costs about two
+/// passes of `memcmp` over it, and a handful of calls.
+fn scan(
+    runs: &[Run],
+    next_run: &mut usize,
+    old: &[u8],
+    new: &[u8],
+    lo: usize,
+    hi: usize,
+    changes: &mut Changes,
+) {
+    const BLOCK: usize = 64;
+    if changes.many || old[lo..hi] == new[lo..hi] {
+        return;
+    }
+    if hi - lo <= BLOCK {
+        changed_scalars(runs, next_run, old, new, lo, hi, changes);
+        return;
+    }
+    // Split on a block boundary, so scalars (aligned, at most 8 bytes)
+    // never straddle the halves.
+    let mid = lo + ((hi - lo) / 2).next_multiple_of(BLOCK);
+    let mid = mid.min(hi);
+    scan(runs, next_run, old, new, lo, mid, changes);
+    scan(runs, next_run, old, new, mid, hi, changes);
+}
+
+/// Adds to `changes` the scalars in `[block, end)` whose bytes differ,
+/// starting from run `*next_run` (moved on past the runs that end before the
+/// block: blocks come in increasing order).
 #[inline(always)]
-fn differ(a: &[u8], b: &[u8]) -> bool {
-    let mut words_a = a.chunks_exact(8);
-    let mut words_b = b.chunks_exact(8);
-    let mut acc = 0u64;
-    for (x, y) in (&mut words_a).zip(&mut words_b) {
-        let x = u64::from_ne_bytes(x.try_into().unwrap_or_default());
-        let y = u64::from_ne_bytes(y.try_into().unwrap_or_default());
-        acc |= x ^ y;
+fn changed_scalars(
+    runs: &[Run],
+    next_run: &mut usize,
+    old: &[u8],
+    new: &[u8],
+    block: usize,
+    end: usize,
+    changes: &mut Changes,
+) {
+    while *next_run < runs.len() && run_end(&runs[*next_run]) <= block {
+        *next_run += 1;
     }
-    for (x, y) in words_a.remainder().iter().zip(words_b.remainder()) {
-        acc |= u64::from(x ^ y);
+    for run in runs[*next_run..].iter().take_while(|run| run.offset < end) {
+        let first = block.saturating_sub(run.offset) / run.width;
+        let last = (end.min(run_end(run)) - run.offset) / run.width;
+        for i in first..last {
+            let at = run.offset + i * run.width;
+            if scalar_differs(old, new, at, run.width) {
+                changes.push(at, at + run.width);
+            }
+        }
     }
-    acc != 0
+}
+
+/// Whether the scalar of `width` bytes at `at` differs: one word compare.
+#[inline(always)]
+fn scalar_differs(old: &[u8], new: &[u8], at: usize, width: usize) -> bool {
+    fn word<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
+        bytes.get(at..at + N)?.try_into().ok()
+    }
+    match width {
+        1 => old.get(at) != new.get(at),
+        2 => word::<2>(old, at) != word::<2>(new, at),
+        4 => word::<4>(old, at) != word::<4>(new, at),
+        _ => word::<8>(old, at) != word::<8>(new, at),
+    }
 }
 
 fn run_end(run: &Run) -> usize {

@@ -47,6 +47,7 @@ mod header;
 mod layout;
 mod os;
 mod region;
+pub mod schema;
 mod shared;
 mod sync;
 mod traits;
@@ -55,6 +56,7 @@ pub use cell::{Scalar, SharedCell};
 pub use error::{Error, Location, Result};
 pub use layout::{FieldInfo, Primitive, TypeInfo};
 pub use region::{remove_shm, OpenOptions};
+pub use schema::{FieldDesc, Schema, StructDesc, TypeDesc};
 pub use shared::Shared;
 pub use traits::{as_bytes, from_bytes, SharedField, SharedState};
 

@@ -32,6 +32,8 @@
 //! path, `diff.rs` names what differs between two layouts.
 
 mod build;
+mod leaves;
+mod path;
 mod validate;
 
 use std::fmt;
@@ -39,6 +41,8 @@ use std::fmt;
 use crate::layout::{FingerprintHasher, Primitive, TypeInfo};
 use crate::traits::SharedState;
 
+pub use leaves::{Leaf, Leaves};
+pub use path::{FieldRef, PathError, PathErrorKind};
 pub use validate::{LayoutError, MAX_ALIGN, MAX_DEPTH, MAX_FIELDS, MAX_NAME_LEN, MAX_SIZE};
 
 /// The schema of a region: the struct it holds, by name.

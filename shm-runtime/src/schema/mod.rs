@@ -24,6 +24,23 @@
 //!   [`MAX_DEPTH`] levels and the whole tree has at most [`MAX_FIELDS`]
 //!   fields.
 //!
+//! # The embedded JSON
+//!
+//! Every region embeds its schema as JSON, format version 1:
+//!
+//! ```text
+//! {"format":1,"type":"Foo","fingerprint":"0x…","size":8,"align":4,
+//!  "fields":[{"name":"bar","offset":0,"type":"i32"},…]}
+//! ```
+//!
+//! A field's `"type"` is a primitive's name (`"u8"` … `"f64"`), an array
+//! `{"array":<element>,"len":N}`, or a nested struct
+//! `{"struct":"Inner","size":…,"align":…,"fields":[…]}`; the fingerprint is
+//! `0x` and 16 lowercase hex digits. [`Schema::to_json`] writes exactly this,
+//! without spaces and with the keys in this order: the bytes existing
+//! regions hold. [`Schema::from_json`] accepts any formatting of it, but no
+//! unknown key.
+//!
 //! # Files
 //!
 //! The files split by concern: `validate.rs` holds those checks,
@@ -32,6 +49,7 @@
 //! path, `diff.rs` names what differs between two layouts.
 
 mod build;
+mod json;
 mod leaves;
 mod path;
 mod validate;
@@ -41,6 +59,7 @@ use std::fmt;
 use crate::layout::{FingerprintHasher, Primitive, TypeInfo};
 use crate::traits::SharedState;
 
+pub use json::{RecordedLayout, SchemaError};
 pub use leaves::{Leaf, Leaves};
 pub use path::{FieldRef, PathError, PathErrorKind};
 pub use validate::{LayoutError, MAX_ALIGN, MAX_DEPTH, MAX_FIELDS, MAX_NAME_LEN, MAX_SIZE};

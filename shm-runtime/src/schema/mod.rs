@@ -49,6 +49,7 @@
 //! path, `diff.rs` names what differs between two layouts.
 
 mod build;
+mod diff;
 mod json;
 mod leaves;
 mod path;
@@ -59,6 +60,7 @@ use std::fmt;
 use crate::layout::{FingerprintHasher, Primitive, TypeInfo};
 use crate::traits::SharedState;
 
+pub use diff::{diff, summarize, Difference};
 pub use json::{RecordedLayout, SchemaError};
 pub use leaves::{Leaf, Leaves};
 pub use path::{FieldRef, PathError, PathErrorKind};

@@ -484,6 +484,13 @@ mod tests {
     }
 
     #[test]
+    fn escapes_what_json_needs_escaped() {
+        let mut out = String::new();
+        escape_into(&mut out, "a\"b\\c\n\u{85}é");
+        assert_eq!(out, r#"a\"b\\c\u000a\u0085é"#);
+    }
+
+    #[test]
     fn round_trips_derived_types_byte_for_byte() {
         for (json, schema) in [
             (embedded::<Scalars>(), Schema::of::<Scalars>()),

@@ -61,6 +61,7 @@ use crate::layout::{FingerprintHasher, Primitive, TypeInfo};
 use crate::traits::SharedState;
 
 pub use diff::{diff, summarize, Difference};
+pub(crate) use json::write_schema;
 pub use json::{RecordedLayout, SchemaError};
 pub use leaves::{Leaf, Leaves};
 pub use path::{FieldRef, PathError, PathErrorKind};

@@ -76,22 +76,28 @@ impl Primitive {
         }
     }
 
-    /// Alignment in bytes on this target: the compiler's, as the derive's
-    /// `offset_of!` sees it.
+    /// Alignment in bytes on this target: that of the primitive's atomic
+    /// (`AtomicU64` for `u64` and `f64`, ...), which every atomic access
+    /// through a raw pointer needs. A field's view is made of those atomics,
+    /// so the derive's layouts always honour it; on 64-bit targets it is
+    /// also the compiler's alignment of the plain type.
     pub const fn align(self) -> usize {
+        use core::mem::align_of;
+        use core::sync::atomic::{
+            AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicU16, AtomicU32,
+            AtomicU64, AtomicU8, AtomicUsize,
+        };
         match self {
-            Primitive::U8 => core::mem::align_of::<u8>(),
-            Primitive::U16 => core::mem::align_of::<u16>(),
-            Primitive::U32 => core::mem::align_of::<u32>(),
-            Primitive::U64 => core::mem::align_of::<u64>(),
-            Primitive::Usize => core::mem::align_of::<usize>(),
-            Primitive::I8 => core::mem::align_of::<i8>(),
-            Primitive::I16 => core::mem::align_of::<i16>(),
-            Primitive::I32 => core::mem::align_of::<i32>(),
-            Primitive::I64 => core::mem::align_of::<i64>(),
-            Primitive::Isize => core::mem::align_of::<isize>(),
-            Primitive::F32 => core::mem::align_of::<f32>(),
-            Primitive::F64 => core::mem::align_of::<f64>(),
+            Primitive::U8 => align_of::<AtomicU8>(),
+            Primitive::U16 => align_of::<AtomicU16>(),
+            Primitive::U32 | Primitive::F32 => align_of::<AtomicU32>(),
+            Primitive::U64 | Primitive::F64 => align_of::<AtomicU64>(),
+            Primitive::Usize => align_of::<AtomicUsize>(),
+            Primitive::I8 => align_of::<AtomicI8>(),
+            Primitive::I16 => align_of::<AtomicI16>(),
+            Primitive::I32 => align_of::<AtomicI32>(),
+            Primitive::I64 => align_of::<AtomicI64>(),
+            Primitive::Isize => align_of::<AtomicIsize>(),
         }
     }
 }
@@ -347,6 +353,7 @@ mod tests {
         assert_eq!(Primitive::from_name("bool"), None);
         assert_eq!(Primitive::from_name("U32"), None);
         assert_eq!(Primitive::U64.align(), align_of::<u64>());
+        assert_eq!(Primitive::F64.align(), align_of::<f64>());
         assert_eq!(Primitive::Isize.size(), size_of::<isize>());
     }
 

@@ -24,6 +24,12 @@
 //!   [`MAX_DEPTH`] levels and the whole tree has at most [`MAX_FIELDS`]
 //!   fields.
 //!
+//! The one constructor that does not check is [`Schema::of`]: it takes a
+//! derived type's layout, which the derive proved at compile time. Its
+//! layout is sound like any other; only a derived struct nested deeper than
+//! [`MAX_DEPTH`] or with more than [`MAX_FIELDS`] fields would exceed a
+//! limit (and its JSON would then not parse back).
+//!
 //! # The embedded JSON
 //!
 //! Every region embeds its schema as JSON, format version 1:

@@ -1,12 +1,14 @@
 //! The embedded schema lets a tool in another language read a region with
 //! no Rust source: `examples/inspect.py` (Python, stdlib only) finds every
-//! field from the header and the schema, and reads what Rust wrote.
+//! field from the header and the schema, and reads what Rust wrote. The
+//! schema module reads it back as the type that made it.
 
 mod support;
 
 use std::process::Command;
 
-use shm::{Board, Point};
+use shm::{Board, Foo, Point, Renamed};
+use shm_runtime::schema::{diff, summarize, RecordedLayout, Schema};
 use shm_runtime::OpenOptions;
 use support::Scratch;
 
@@ -57,4 +59,39 @@ fn python_reads_a_region_through_its_schema() {
             "{text}"
         );
     }
+}
+
+/// The schema a region holds parses, against the region's header, to the
+/// schema of the type that made it, and writes back to the same bytes.
+#[test]
+fn a_regions_schema_reads_back_as_its_type() {
+    for scratch in Scratch::both() {
+        let _board = scratch.target.open(&OpenOptions::<Board>::new()).unwrap();
+        let bytes = std::fs::read(scratch.target.backing_path()).unwrap();
+        // Header words, as `header.rs` (and `examples/inspect.py`) read them.
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        let recorded = RecordedLayout {
+            size: word(40),
+            align: word(48),
+            fingerprint: word(24),
+        };
+        let (start, len) = (word(72) as usize, word(80) as usize);
+        let json = &bytes[start..start + len];
+
+        let schema = Schema::from_region_json(json, &recorded).unwrap();
+        assert_eq!(schema, Schema::of::<Board>());
+        assert_eq!(schema.to_json().as_bytes(), json);
+        let corner = schema.field("corners.1.y").unwrap();
+        assert_eq!((corner.path.as_str(), corner.offset), ("corners[1].y", 26));
+    }
+}
+
+#[test]
+fn two_versions_of_a_struct_differ_by_name() {
+    let expected = Schema::of::<Foo>();
+    let found = Schema::of::<Renamed>();
+    assert_eq!(
+        summarize(&diff(expected.root(), found.root())),
+        "field `baz` renamed to `qux` (the region was made by another version of the program)"
+    );
 }

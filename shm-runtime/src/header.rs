@@ -19,6 +19,7 @@
 //! `READY` when the creator publishes the region.
 
 use crate::layout::{Fnv1a, TypeInfo};
+use crate::schema::{self, StructDesc};
 
 /// The first eight bytes of every region.
 pub(crate) const MAGIC: [u8; 8] = *b"SHMSTATE";
@@ -322,78 +323,14 @@ fn get_u64(b: &[u8; HEADER_LEN], at: usize) -> u64 {
 /// ```
 ///
 /// Arrays are `{"array":<element>,"len":N}`, nested structs
-/// `{"struct":"Inner","size":…,"align":…,"fields":[…]}`.
+/// `{"struct":"Inner","size":…,"align":…,"fields":[…]}`. The one writer is
+/// the schema module's (`Schema::to_json`); `schema::json`'s tests hold it
+/// to the bytes existing regions hold.
 pub(crate) fn schema_json(name: &str, fingerprint: u64, ty: &TypeInfo) -> String {
-    let mut out = format!(
-        r#"{{"format":1,"type":"{}","fingerprint":"{fingerprint:#018x}","#,
-        escape(name)
-    );
-    if let TypeInfo::Struct {
-        size,
-        align,
-        fields,
-        ..
-    } = ty
-    {
-        write_fields(&mut out, *size, *align, fields);
-    }
-    out.push('}');
-    out
-}
-
-fn write_fields(out: &mut String, size: usize, align: usize, fields: &[crate::layout::FieldInfo]) {
-    out.push_str(&format!(r#""size":{size},"align":{align},"fields":["#));
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&format!(
-            r#"{{"name":"{}","offset":{},"type":"#,
-            escape(f.name),
-            f.offset
-        ));
-        write_type(out, f.ty);
-        out.push('}');
-    }
-    out.push(']');
-}
-
-fn write_type(out: &mut String, ty: &TypeInfo) {
-    match ty {
-        TypeInfo::Primitive(p) => out.push_str(&format!(r#""{}""#, p.name())),
-        TypeInfo::Array { element, len } => {
-            out.push_str(r#"{"array":"#);
-            write_type(out, element);
-            out.push_str(&format!(r#","len":{len}}}"#));
-        }
-        TypeInfo::Struct {
-            name,
-            size,
-            align,
-            fields,
-        } => {
-            out.push_str(&format!(r#"{{"struct":"{}","#, escape(name)));
-            write_fields(out, *size, *align, fields);
-            out.push('}');
-        }
-    }
-}
-
-/// Rust identifiers need no escaping, but a raw identifier keeps its `r#`
-/// and nothing here may ever emit invalid JSON.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    // `ty` is a `SharedState` type's `TYPE`: a struct layout the derive
+    // proved, which needs no checks.
+    let root = StructDesc::from_type_info_trusted(name, ty);
+    schema::write_schema(name, fingerprint, &root)
 }
 
 /// The type name a schema records, if it looks like one: used only to name
@@ -492,7 +429,6 @@ mod tests {
         );
         assert_eq!(schema_type_name(json.as_bytes()).as_deref(), Some("Foo"));
         assert_eq!(schema_type_name(b"garbage"), None);
-        assert_eq!(escape("a\"b\\c\n"), r#"a\"b\\c\u000a"#);
     }
 }
 

@@ -43,6 +43,28 @@ impl Primitive {
         }
     }
 
+    /// Every primitive, in the order of the enum.
+    pub const ALL: [Primitive; 12] = [
+        Primitive::U8,
+        Primitive::U16,
+        Primitive::U32,
+        Primitive::U64,
+        Primitive::Usize,
+        Primitive::I8,
+        Primitive::I16,
+        Primitive::I32,
+        Primitive::I64,
+        Primitive::Isize,
+        Primitive::F32,
+        Primitive::F64,
+    ];
+
+    /// The primitive the schema spells `name` (`"u32"`, `"f64"`, ...), or
+    /// `None` for any other string.
+    pub fn from_name(name: &str) -> Option<Primitive> {
+        Primitive::ALL.into_iter().find(|p| p.name() == name)
+    }
+
     /// Size in bytes on this target.
     pub const fn size(self) -> usize {
         match self {
@@ -51,6 +73,31 @@ impl Primitive {
             Primitive::U32 | Primitive::I32 | Primitive::F32 => 4,
             Primitive::U64 | Primitive::I64 | Primitive::F64 => 8,
             Primitive::Usize | Primitive::Isize => core::mem::size_of::<usize>(),
+        }
+    }
+
+    /// Alignment in bytes on this target: that of the primitive's atomic
+    /// (`AtomicU64` for `u64` and `f64`, ...), which every atomic access
+    /// through a raw pointer needs. A field's view is made of those atomics,
+    /// so the derive's layouts always honour it; on 64-bit targets it is
+    /// also the compiler's alignment of the plain type.
+    pub const fn align(self) -> usize {
+        use core::mem::align_of;
+        use core::sync::atomic::{
+            AtomicI16, AtomicI32, AtomicI64, AtomicI8, AtomicIsize, AtomicU16, AtomicU32,
+            AtomicU64, AtomicU8, AtomicUsize,
+        };
+        match self {
+            Primitive::U8 => align_of::<AtomicU8>(),
+            Primitive::U16 => align_of::<AtomicU16>(),
+            Primitive::U32 | Primitive::F32 => align_of::<AtomicU32>(),
+            Primitive::U64 | Primitive::F64 => align_of::<AtomicU64>(),
+            Primitive::Usize => align_of::<AtomicUsize>(),
+            Primitive::I8 => align_of::<AtomicI8>(),
+            Primitive::I16 => align_of::<AtomicI16>(),
+            Primitive::I32 => align_of::<AtomicI32>(),
+            Primitive::I64 => align_of::<AtomicI64>(),
+            Primitive::Isize => align_of::<AtomicIsize>(),
         }
     }
 }
@@ -96,31 +143,83 @@ impl TypeInfo {
     /// offsets, array lengths, sizes and alignments.
     ///
     /// Type names are left out on purpose: renaming a struct or moving it to
-    /// another module does not change what its bytes mean.
+    /// another module does not change what its bytes mean. The run-time
+    /// description, [`schema::StructDesc`](crate::schema::StructDesc),
+    /// hashes through the same steps, so both agree on every layout.
     pub const fn fingerprint(&self) -> u64 {
-        self.hash_into(Fnv1a::new()).finish()
+        self.hash_into(FingerprintHasher::new()).finish()
     }
 
-    const fn hash_into(&self, h: Fnv1a) -> Fnv1a {
+    const fn hash_into(&self, h: FingerprintHasher) -> FingerprintHasher {
         match self {
-            TypeInfo::Primitive(p) => h.byte(b'P').str(p.name()).usize(p.size()),
-            TypeInfo::Array { element, len } => element.hash_into(h.byte(b'A').usize(*len)),
+            TypeInfo::Primitive(p) => h.primitive(*p),
+            TypeInfo::Array { element, len } => element.hash_into(h.array(*len)),
             TypeInfo::Struct {
                 size,
                 align,
                 fields,
                 ..
             } => {
-                let mut h = h.byte(b'S').usize(*size).usize(*align).usize(fields.len());
+                let mut h = h.struct_start(*size, *align, fields.len());
                 let mut i = 0;
                 while i < fields.len() {
                     let f = &fields[i];
-                    h = f.ty.hash_into(h.str(f.name).usize(f.offset));
+                    h = f.ty.hash_into(h.field(f.name, f.offset));
                     i += 1;
                 }
-                h.byte(b'E')
+                h.struct_end()
             }
         }
+    }
+}
+
+/// The fingerprint's encoding of a layout tree, one step per node, walked
+/// depth-first: a primitive; an array's length, then its element; a struct's
+/// size, alignment and field count, then each field's name and offset
+/// followed by its type, then an end mark.
+///
+/// The one definition of the encoding: [`TypeInfo::fingerprint`] (in
+/// constants) and `schema::TypeDesc` (at run time) both walk their trees
+/// through these steps.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FingerprintHasher(Fnv1a);
+
+impl FingerprintHasher {
+    pub(crate) const fn new() -> Self {
+        FingerprintHasher(Fnv1a::new())
+    }
+
+    pub(crate) const fn primitive(self, p: Primitive) -> Self {
+        FingerprintHasher(self.0.byte(b'P').str(p.name()).usize(p.size()))
+    }
+
+    /// An array of `len` elements; the element's type follows.
+    pub(crate) const fn array(self, len: usize) -> Self {
+        FingerprintHasher(self.0.byte(b'A').usize(len))
+    }
+
+    /// A struct; its fields follow, then [`Self::struct_end`].
+    pub(crate) const fn struct_start(self, size: usize, align: usize, field_count: usize) -> Self {
+        FingerprintHasher(
+            self.0
+                .byte(b'S')
+                .usize(size)
+                .usize(align)
+                .usize(field_count),
+        )
+    }
+
+    /// One field of the current struct; its type follows.
+    pub(crate) const fn field(self, name: &str, offset: usize) -> Self {
+        FingerprintHasher(self.0.str(name).usize(offset))
+    }
+
+    pub(crate) const fn struct_end(self) -> Self {
+        FingerprintHasher(self.0.byte(b'E'))
+    }
+
+    pub(crate) const fn finish(self) -> u64 {
+        self.0.finish()
     }
 }
 
@@ -246,6 +345,19 @@ mod tests {
     }
 
     #[test]
+    fn primitives_by_name_size_and_alignment() {
+        for p in Primitive::ALL {
+            assert_eq!(Primitive::from_name(p.name()), Some(p));
+            assert!(p.align().is_power_of_two() && p.size() % p.align() == 0);
+        }
+        assert_eq!(Primitive::from_name("bool"), None);
+        assert_eq!(Primitive::from_name("U32"), None);
+        assert_eq!(Primitive::U64.align(), align_of::<u64>());
+        assert_eq!(Primitive::F64.align(), align_of::<f64>());
+        assert_eq!(Primitive::Isize.size(), size_of::<isize>());
+    }
+
+    #[test]
     fn array_length_changes_fingerprint() {
         static A4: TypeInfo = TypeInfo::Array {
             element: &I32,
@@ -265,20 +377,7 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
-    const SCALARS: [Primitive; 12] = [
-        Primitive::U8,
-        Primitive::U16,
-        Primitive::U32,
-        Primitive::U64,
-        Primitive::Usize,
-        Primitive::I8,
-        Primitive::I16,
-        Primitive::I32,
-        Primitive::I64,
-        Primitive::Isize,
-        Primitive::F32,
-        Primitive::F64,
-    ];
+    const SCALARS: [Primitive; 12] = Primitive::ALL;
 
     /// A field as (name, scalar index, array length or 0 for a scalar).
     type FieldSpec = (String, usize, usize);

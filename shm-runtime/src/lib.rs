@@ -50,6 +50,7 @@ mod os;
 mod raw;
 mod read_only;
 mod region;
+pub mod schema;
 mod shared;
 mod sync;
 mod traits;
@@ -59,6 +60,7 @@ pub use error::{Error, LayoutMismatchDetail, Location, Result};
 pub use layout::{FieldInfo, Primitive, TypeInfo};
 pub use read_only::ReadOnly;
 pub use region::{remove_shm, OpenOptions};
+pub use schema::{FieldDesc, Schema, StructDesc, TypeDesc};
 pub use shared::Shared;
 pub use traits::{as_bytes, from_bytes, SharedField, SharedState};
 

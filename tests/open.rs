@@ -147,12 +147,17 @@ fn other_layouts_are_refused_naming_both_types() {
             .open(&OpenOptions::<Renamed>::new())
             .unwrap_err();
         assert!(
-            matches!(&err, Error::LayoutMismatch { expected: "Renamed", found: Some(f), .. } if f == "Foo"),
+            matches!(&err, Error::LayoutMismatch { expected, found: Some(f), .. } if expected == "Renamed" && f == "Foo"),
             "{err:?}"
         );
         let message = err.to_string();
         assert!(
             message.contains("`Renamed`") && message.contains("`Foo`"),
+            "{message}"
+        );
+        // The difference is named, from the schema the region embeds.
+        assert!(
+            message.contains("renamed") && message.contains("`baz`") && message.contains("`qux`"),
             "{message}"
         );
 
@@ -161,6 +166,11 @@ fn other_layouts_are_refused_naming_both_types() {
             .target
             .open(&OpenOptions::<Wide>::new())
             .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("`samples`") && message.contains("`bar`"),
+            "names the fields added and removed: {message}"
+        );
         assert!(
             matches!(
                 err,
@@ -323,4 +333,30 @@ fn bytes_round_trip_and_wrong_lengths_are_errors() {
         let err = Foo::from_bytes(&vec![0; len]).unwrap_err();
         assert!(err.to_string().contains(&len.to_string()), "{err}");
     }
+}
+
+/// The message of a layout mismatch says which program is out of date:
+/// the fields renamed, retyped, added or removed.
+#[test]
+fn a_layout_mismatch_names_what_differs() {
+    #[derive(shm_runtime::SharedState, Clone, Copy, Debug, Default)]
+    #[repr(C)]
+    struct Foo {
+        bar: i32,
+        bazz: i32,
+    }
+    let scratch = Scratch::file();
+    drop(
+        scratch
+            .target
+            .open(shm::Foo::options().initial(SEED))
+            .unwrap(),
+    );
+    let message = Foo::open_file(scratch.target.backing_path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("field `baz` renamed to `bazz`"),
+        "{message}"
+    );
 }

@@ -63,7 +63,8 @@ pub enum Error {
     )]
     LayoutMismatch {
         location: Location,
-        expected: &'static str,
+        /// The type the caller asked for.
+        expected: String,
         /// The type recorded in the region, when its schema names one.
         found: Option<String>,
         expected_size: u64,
@@ -107,6 +108,24 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A field path that does not name a field (or not a single value).
+    #[error("{location}: no field {path:?}: {reason}")]
+    NoSuchField {
+        location: Location,
+        path: String,
+        reason: String,
+    },
+
+    /// A value that does not fit the field: out of range, or of the wrong
+    /// kind (a float for an integer field).
+    #[error("{location}: field `{path}` holds {expected}; {found} does not fit")]
+    InvalidValue {
+        location: Location,
+        path: String,
+        expected: String,
+        found: String,
+    },
+
     /// The region cannot be created as asked (say, its struct is too large
     /// for the format). Nothing was created.
     #[error("{location}: cannot create this region: {reason}")]
@@ -115,7 +134,7 @@ pub enum Error {
     /// `from_bytes` got a slice of the wrong length.
     #[error("cannot read a `{type_name}` from {found} bytes: expected exactly {expected}")]
     WrongSize {
-        type_name: &'static str,
+        type_name: String,
         expected: usize,
         found: usize,
     },

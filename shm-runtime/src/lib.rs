@@ -42,6 +42,7 @@
 
 mod cell;
 mod deadline;
+mod dynamic;
 mod error;
 mod fault;
 mod header;
@@ -56,6 +57,7 @@ mod sync;
 mod traits;
 
 pub use cell::{ReadOnlyCell, Scalar, SharedCell};
+pub use dynamic::{FieldOp, LockState, Region, RegionOptions, Value};
 pub use error::{Error, LayoutMismatchDetail, Location, Result};
 pub use layout::{FieldInfo, Primitive, TypeInfo};
 pub use read_only::ReadOnly;

@@ -232,6 +232,30 @@ impl RawRegion {
         change::wake_waiters(self.sync());
     }
 
+    /// The mapped object's identity, which names its lock's holders.
+    pub(crate) fn object(&self) -> &crate::sync::owner::ObjectId {
+        &self.mapping.object
+    }
+
+    /// Whether `seq` is odd: a publish is under way, or was left half done.
+    pub(crate) fn publish_in_progress(&self) -> bool {
+        self.sync().seq.load(Ordering::Acquire) & 1 == 1
+    }
+
+    /// Takes the lock (completing whatever a dead holder left) and releases
+    /// it. Returns whether there was anything to complete.
+    pub(crate) fn recover(&self) -> bool {
+        let area = self.sync();
+        let guard = lock::lock(area, &self.mapping.object);
+        let needed = guard.inherited
+            || area.journal_target.load(Ordering::Relaxed) != 0
+            || area.seq.load(Ordering::Relaxed) & 1 == 1;
+        if needed {
+            self.payload_layout(self.size).recover(&guard);
+        }
+        needed
+    }
+
     pub(crate) fn version(&self) -> u64 {
         change::current(self.sync())
     }

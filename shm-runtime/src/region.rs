@@ -43,6 +43,7 @@ use crate::fault;
 use crate::header::{self, Decoded, Geometry, Header, HEADER_LEN, STATE_OFFSET, STATE_READY};
 use crate::os::{self, Access};
 use crate::read_only::ReadOnly;
+use crate::schema::{self, RecordedLayout, Schema, StructDesc};
 use crate::shared::Shared;
 use crate::sync::owner::ObjectId;
 use crate::traits::{as_bytes, SharedState};
@@ -50,10 +51,14 @@ use crate::TypeInfo;
 
 /// How long an open waits for another process that is initialising the same
 /// region, unless [`OpenOptions::timeout`] says otherwise.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The longest schema read back to name the other type in a layout mismatch.
 const MAX_SCHEMA_PEEK: u64 = 1 << 20;
+
+/// The longest embedded schema this library parses (a struct of 65,536
+/// fields, the schema module's limit, takes a few MiB).
+const MAX_SCHEMA_LEN: u64 = 16 << 20;
 
 /// Options for opening a region of `T`, in the manner of
 /// [`std::fs::OpenOptions`]. Also reachable as `T::options()`.
@@ -199,7 +204,7 @@ impl<T: SharedState> OpenOptions<T> {
             fingerprint: T::FINGERPRINT,
             size: size_of::<T>(),
             align: align_of::<T>(),
-            ty: T::TYPE,
+            layout: LayoutSource::Derived(T::TYPE),
             initial: self.initial.as_deref().map(as_bytes),
         }
     }
@@ -216,7 +221,13 @@ impl<T: SharedState> OpenOptions<T> {
     }
 
     fn open_read_only_at(&self, location: Location) -> Result<ReadOnly<T>> {
-        let mapping = open_region_read_only(&location, self.timeout, &self.spec())?;
+        let spec = self.spec();
+        let (mapping, _) = open_published(
+            &location,
+            Access::ReadOnly,
+            self.timeout,
+            &Expect::Type(&spec),
+        )?;
         ReadOnly::new(mapping)
     }
 }
@@ -275,7 +286,7 @@ pub fn remove_shm(name: &str) -> Result<()> {
 }
 
 /// Checks a shm name and returns it with its leading `/`.
-fn shm_name(name: &str) -> Result<String> {
+pub(crate) fn shm_name(name: &str) -> Result<String> {
     let invalid = |reason| {
         Err(Error::InvalidName {
             name: name.to_owned(),
@@ -303,21 +314,54 @@ fn shm_name(name: &str) -> Result<String> {
 
 /// What the type being opened needs of a region; not generic, so the open
 /// protocol is compiled once.
-struct TypeSpec<'a> {
-    name: &'static str,
-    fingerprint: u64,
-    size: usize,
-    align: usize,
-    ty: &'static TypeInfo,
-    initial: Option<&'a [u8]>,
+pub(crate) struct TypeSpec<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) fingerprint: u64,
+    pub(crate) size: usize,
+    pub(crate) align: usize,
+    pub(crate) layout: LayoutSource<'a>,
+    pub(crate) initial: Option<&'a [u8]>,
+}
+
+/// Where a type's layout comes from: the derive, or a schema built at run
+/// time (another language's struct, or a tool's).
+pub(crate) enum LayoutSource<'a> {
+    Derived(&'static TypeInfo),
+    Schema(&'a Schema),
+}
+
+impl TypeSpec<'_> {
+    /// The schema a region of this type embeds.
+    fn schema_json(&self) -> String {
+        match self.layout {
+            LayoutSource::Derived(ty) => header::schema_json(self.name, self.fingerprint, ty),
+            LayoutSource::Schema(schema) => schema.to_json(),
+        }
+    }
+
+    /// The layout, to compare with another region's.
+    fn describe(&self) -> Option<StructDesc> {
+        match self.layout {
+            LayoutSource::Derived(ty) => StructDesc::try_from(ty).ok(),
+            LayoutSource::Schema(schema) => Some(schema.root().clone()),
+        }
+    }
+}
+
+/// What an open accepts.
+pub(crate) enum Expect<'a> {
+    /// A region of exactly this layout.
+    Type(&'a TypeSpec<'a>),
+    /// Any published region (it is typed by the schema it embeds).
+    Any,
 }
 
 /// The open options with the type left out.
-struct Request {
-    create: bool,
-    create_new: bool,
-    mode: u32,
-    timeout: Duration,
+pub(crate) struct Request {
+    pub(crate) create: bool,
+    pub(crate) create_new: bool,
+    pub(crate) mode: u32,
+    pub(crate) timeout: Duration,
 }
 
 /// A validated, mapped, published region.
@@ -332,7 +376,11 @@ pub(crate) struct Mapping {
     pub(crate) created: bool,
 }
 
-fn open_region(location: &Location, request: &Request, spec: &TypeSpec<'_>) -> Result<Mapping> {
+pub(crate) fn open_region(
+    location: &Location,
+    request: &Request,
+    spec: &TypeSpec<'_>,
+) -> Result<Mapping> {
     let deadline = Deadline::after(request.timeout);
     loop {
         if !request.create_new {
@@ -363,11 +411,11 @@ fn open_existing(
     spec: &TypeSpec<'_>,
     deadline: &Deadline,
 ) -> Result<Mapping> {
-    if let Some(header) = inspect(location, &file, spec)? {
+    if let Some(header) = inspect(location, &file, &Expect::Type(spec))? {
         return map_published(location, &file, header, Access::ReadWrite);
     }
     let lock = os::lock_exclusive(location, file, deadline)?;
-    match inspect(location, &lock, spec)? {
+    match inspect(location, &lock, &Expect::Type(spec))? {
         Some(header) => map_published(location, &lock, header, Access::ReadWrite),
         None if !request.create => Err(Error::NotFound {
             location: location.clone(),
@@ -377,20 +425,28 @@ fn open_existing(
     }
 }
 
-fn open_region_read_only(
+/// Opens an existing, published region without ever writing to it: waits
+/// (bounded) while it is empty or unpublished, polling, since only a writer
+/// may initialise it and a reader cannot take the init lock without
+/// delaying that writer. For `Expect::Any`, also returns the schema the
+/// region embeds.
+pub(crate) fn open_published(
     location: &Location,
+    access: Access,
     timeout: Duration,
-    spec: &TypeSpec<'_>,
-) -> Result<Mapping> {
+    expect: &Expect<'_>,
+) -> Result<(Mapping, Option<Schema>)> {
     let deadline = Deadline::after(timeout);
-    let file = os::open_existing(location, Access::ReadOnly)?;
+    let file = os::open_existing(location, access)?;
     let mut pause = Duration::from_micros(20);
     loop {
-        if let Some(header) = inspect(location, &file, spec)? {
-            return map_published(location, &file, header, Access::ReadOnly);
+        if let Some(header) = inspect(location, &file, expect)? {
+            let schema = match expect {
+                Expect::Any => Some(read_schema(location, &file, &header)?),
+                Expect::Type(_) => None,
+            };
+            return Ok((map_published(location, &file, header, access)?, schema));
         }
-        // Empty or unpublished: a writer may be initialising it. Poll (a
-        // reader cannot take the init lock without delaying that writer).
         let Some(left) = deadline.remaining() else {
             return Err(Error::Timeout {
                 location: location.clone(),
@@ -408,7 +464,7 @@ fn open_region_read_only(
 fn inspect(
     location: &Location,
     file: &std::fs::File,
-    spec: &TypeSpec<'_>,
+    expect: &Expect<'_>,
 ) -> Result<Option<Header>> {
     let len = os::object_len(location, file)?;
     let mut first = [0u8; HEADER_LEN];
@@ -432,24 +488,13 @@ fn inspect(
         }
     };
     let g = &header.geometry;
-    if header.fingerprint != spec.fingerprint
-        || g.payload_size != spec.size as u64
-        || g.payload_align != spec.align as u64
-    {
-        return Err(Error::LayoutMismatch {
-            location: location.clone(),
-            expected: spec.name,
-            found: recorded_type_name(location, file, g, len),
-            expected_size: spec.size as u64,
-            found_size: g.payload_size,
-            detail: Box::new(LayoutMismatchDetail {
-                expected_align: spec.align as u64,
-                found_align: g.payload_align,
-                expected_fingerprint: spec.fingerprint,
-                found_fingerprint: header.fingerprint,
-                differences: None,
-            }),
-        });
+    if let Expect::Type(spec) = expect {
+        if header.fingerprint != spec.fingerprint
+            || g.payload_size != spec.size as u64
+            || g.payload_align != spec.align as u64
+        {
+            return Err(layout_mismatch(location, file, &header, len, spec));
+        }
     }
     if len < g.total_len {
         return Err(Error::Truncated {
@@ -459,6 +504,78 @@ fn inspect(
         });
     }
     Ok(Some(header))
+}
+
+/// The error for a region of another layout than `spec`'s, naming what
+/// differs when the region's schema can be read.
+fn layout_mismatch(
+    location: &Location,
+    file: &std::fs::File,
+    header: &Header,
+    len: u64,
+    spec: &TypeSpec<'_>,
+) -> Error {
+    let g = &header.geometry;
+    let found = if len >= g.total_len {
+        read_schema(location, file, header).ok()
+    } else {
+        None
+    };
+    let differences = found
+        .as_ref()
+        .zip(spec.describe())
+        .map(|(found, expected)| {
+            // From the region's layout to this program's: "field `baz` renamed to `bazz`".
+            let differences = schema::diff(found.root(), &expected);
+            if differences.is_empty() {
+                "the fields are the same, only the fingerprint differs".to_owned()
+            } else {
+                schema::summarize(&differences)
+            }
+        });
+    Error::LayoutMismatch {
+        location: location.clone(),
+        expected: spec.name.to_owned(),
+        found: match &found {
+            Some(schema) => Some(schema.name().to_owned()),
+            None => recorded_type_name(location, file, g, len),
+        },
+        expected_size: spec.size as u64,
+        found_size: g.payload_size,
+        detail: Box::new(LayoutMismatchDetail {
+            expected_align: spec.align as u64,
+            found_align: g.payload_align,
+            expected_fingerprint: spec.fingerprint,
+            found_fingerprint: header.fingerprint,
+            differences,
+        }),
+    }
+}
+
+/// The schema a published region embeds, read with `pread` (not through a
+/// mapping: its bytes are untrusted, and parsing them must race with
+/// nothing) and checked against the header.
+fn read_schema(location: &Location, file: &std::fs::File, header: &Header) -> Result<Schema> {
+    let g = &header.geometry;
+    let unreadable = |reason: String| Error::NotSharedState {
+        location: location.clone(),
+        reason,
+    };
+    if g.schema_len > MAX_SCHEMA_LEN {
+        return Err(unreadable(format!(
+            "its embedded schema is {} bytes, over the {MAX_SCHEMA_LEN}-byte limit",
+            g.schema_len
+        )));
+    }
+    let mut json = vec![0u8; g.schema_len as usize];
+    let got = os::read_at(location, file, &mut json, g.schema_offset)?;
+    let recorded = RecordedLayout {
+        size: g.payload_size,
+        align: g.payload_align,
+        fingerprint: header.fingerprint,
+    };
+    Schema::from_region_json(&json[..got], &recorded)
+        .map_err(|e| unreadable(format!("its embedded schema is unusable: {e}")))
 }
 
 /// The type name in a region's schema, if it can be read without going past
@@ -513,7 +630,7 @@ fn map_published(
 
 /// The header of a new region for `spec`, and its schema.
 fn new_header(location: &Location, spec: &TypeSpec<'_>) -> Result<(Header, String)> {
-    let schema = header::schema_json(spec.name, spec.fingerprint, spec.ty);
+    let schema = spec.schema_json();
     let geometry =
         Geometry::for_payload(spec.size, spec.align, schema.len()).map_err(|reason| {
             Error::Unsupported {

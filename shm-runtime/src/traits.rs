@@ -81,7 +81,7 @@ pub fn as_bytes<T: SharedState>(value: &T) -> &[u8] {
 pub fn from_bytes<T: SharedState>(bytes: &[u8]) -> crate::Result<T> {
     if bytes.len() != size_of::<T>() {
         return Err(crate::Error::WrongSize {
-            type_name: T::NAME,
+            type_name: T::NAME.to_owned(),
             expected: size_of::<T>(),
             found: bytes.len(),
         });

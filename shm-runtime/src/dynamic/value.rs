@@ -161,7 +161,10 @@ impl Value {
                 Some(rest) => (true, rest),
                 None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
             };
-            let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+            let magnitude = match digits
+                .strip_prefix("0x")
+                .or_else(|| digits.strip_prefix("0X"))
+            {
                 Some(hex) => u128::from_str_radix(hex, 16),
                 None => digits.parse::<u128>(),
             }
@@ -276,7 +279,12 @@ pub(crate) unsafe fn compare_exchange(
 /// # Safety
 ///
 /// As [`store`].
-pub(crate) unsafe fn fetch_op(at: *const u8, primitive: Primitive, op: FieldOp, operand: u64) -> u64 {
+pub(crate) unsafe fn fetch_op(
+    at: *const u8,
+    primitive: Primitive,
+    op: FieldOp,
+    operand: u64,
+) -> u64 {
     macro_rules! direct {
         ($atomic:ty, $t:ty) => {{
             // SAFETY: the caller's promise.
@@ -361,15 +369,24 @@ mod tests {
         assert!(Value::parse("-129", Primitive::I8).is_err());
         assert!(Value::parse("1.5", Primitive::I32).is_err());
         assert!(Value::parse("abc", Primitive::I32).is_err());
-        assert_eq!(Value::parse("0x1f", Primitive::U16), Ok(Value::Unsigned(31)));
+        assert_eq!(
+            Value::parse("0x1f", Primitive::U16),
+            Ok(Value::Unsigned(31))
+        );
         assert_eq!(
             Value::parse("18446744073709551615", Primitive::U64),
             Ok(Value::Unsigned(u64::MAX))
         );
         assert!(Value::parse("18446744073709551616", Primitive::U64).is_err());
         assert!(matches!(Value::parse("NaN", Primitive::F32), Ok(Value::F32(v)) if v.is_nan()));
-        assert_eq!(Value::parse("-inf", Primitive::F64), Ok(Value::F64(f64::NEG_INFINITY)));
-        assert_eq!(Value::parse("0.1", Primitive::F32).unwrap().to_string(), "0.1");
+        assert_eq!(
+            Value::parse("-inf", Primitive::F64),
+            Ok(Value::F64(f64::NEG_INFINITY))
+        );
+        assert_eq!(
+            Value::parse("0.1", Primitive::F32).unwrap().to_string(),
+            "0.1"
+        );
         let err = Value::parse("300", Primitive::U8).unwrap_err();
         assert_eq!(err.expected, "u8 (0 to 255)");
     }
@@ -396,14 +413,29 @@ mod tests {
             store(at, Primitive::U8, 250);
             assert_eq!(fetch_op(at, Primitive::U8, FieldOp::Add, 10), 250);
             assert_eq!(load(at, Primitive::U8), 4, "wraps at the field's width");
-            store(at, Primitive::I32, Value::Signed(-5).to_bits(Primitive::I32).unwrap());
-            let old = fetch_op(at, Primitive::I32, FieldOp::Max, Value::Signed(-7).to_bits(Primitive::I32).unwrap());
+            store(
+                at,
+                Primitive::I32,
+                Value::Signed(-5).to_bits(Primitive::I32).unwrap(),
+            );
+            let old = fetch_op(
+                at,
+                Primitive::I32,
+                FieldOp::Max,
+                Value::Signed(-7).to_bits(Primitive::I32).unwrap(),
+            );
             assert_eq!(Value::from_bits(old, Primitive::I32), Value::Signed(-5));
-            assert_eq!(Value::from_bits(load(at, Primitive::I32), Primitive::I32), Value::Signed(-5));
+            assert_eq!(
+                Value::from_bits(load(at, Primitive::I32), Primitive::I32),
+                Value::Signed(-5)
+            );
             store(at, Primitive::F64, 1.5f64.to_bits());
             fetch_op(at, Primitive::F64, FieldOp::Add, 2.0f64.to_bits());
             assert_eq!(f64::from_bits(load(at, Primitive::F64)), 3.5);
-            assert_eq!(compare_exchange(at, Primitive::F64, 0, 1), Err(3.5f64.to_bits()));
+            assert_eq!(
+                compare_exchange(at, Primitive::F64, 0, 1),
+                Err(3.5f64.to_bits())
+            );
         }
     }
 }

@@ -162,10 +162,6 @@ pub(crate) fn try_lock_if_abandoned<'a>(
 }
 
 /// Who holds the lock now, and what can be said of them.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "for `shm show`, wired in with the CLI")
-)]
 pub(crate) fn holder(area: &SyncArea, object: &ObjectId) -> LockHolder {
     match area.lock.load(Acquire) {
         0 => LockHolder::Free,

@@ -50,7 +50,9 @@ fn push(ty: &TypeInfo, base: usize, out: &mut Vec<Run>) {
     }
 }
 
-fn add(out: &mut Vec<Run>, run: Run) {
+/// Appends `run`, merged into the last run when they are adjacent and of
+/// one width.
+pub(crate) fn add(out: &mut Vec<Run>, run: Run) {
     if run.count == 0 {
         return;
     }

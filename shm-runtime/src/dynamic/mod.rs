@@ -1,0 +1,655 @@
+//! Regions opened without their Rust type: typed at run time by the schema
+//! every region embeds, or by a [`Schema`] built at run time (a struct
+//! declared in Python or C). The base of the `shm` command line, the Python
+//! package and the Zenoh bridge.
+//!
+//! ```no_run
+//! use shm_runtime::{Region, Value};
+//!
+//! # fn main() -> shm_runtime::Result<()> {
+//! let region = Region::open_file("/tmp/suchfoo")?;   // any region, read-write
+//! println!("a region of {}", region.schema().name());
+//! region.set("bar", Value::Signed(31337))?;         // one atomic store
+//! let bytes = region.snapshot();                     // consistent, never torn
+//! region.update(|b| b[4..8].copy_from_slice(&7i32.to_le_bytes()))?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Region`] and [`Shared<T>`](crate::Shared) are two faces of one
+//! implementation (`RawRegion`): the same lock, seqlock, journal and
+//! change notification, so a Rust process, a tool and another language see
+//! each other's updates whole.
+
+mod value;
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+pub use value::{FieldOp, Value};
+
+use crate::error::{Error, Location, Result};
+use crate::os::Access;
+use crate::raw::RawRegion;
+use crate::region::{self, shm_name, Expect, LayoutSource, Request, TypeSpec, DEFAULT_TIMEOUT};
+use crate::schema::{FieldRef, Schema};
+use crate::sync::lock::{self, LockHolder};
+use crate::sync::owner::Liveness;
+use crate::sync::runs::{self, Run};
+use crate::Primitive;
+
+/// An open region of any layout, typed by its [`Schema`].
+///
+/// Whole-struct operations move bytes (`snapshot`, `update`, `store`);
+/// single fields are reached by path (`bar`, `inner.x`, `samples[3]`) and
+/// read or written with one atomic instruction of the field's own width.
+pub struct Region {
+    raw: RawRegion,
+    schema: Schema,
+    read_only: bool,
+}
+
+/// Who holds a region's writer lock, for tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockState {
+    /// Nobody.
+    Free,
+    /// Process `pid`; `alive` is `None` when that cannot be told (another
+    /// user's process).
+    Held { pid: u32, alive: Option<bool> },
+}
+
+impl fmt::Display for LockState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockState::Free => f.write_str("free"),
+            LockState::Held {
+                pid,
+                alive: Some(true),
+            } => write!(f, "held by pid {pid} (alive)"),
+            LockState::Held {
+                pid,
+                alive: Some(false),
+            } => write!(f, "held by pid {pid} (dead: the next writer recovers it)"),
+            LockState::Held { pid, alive: None } => {
+                write!(f, "held by pid {pid} (liveness unknown)")
+            }
+        }
+    }
+}
+
+/// How to open a [`Region`]: which layout to expect, whether to create it,
+/// to read only.
+#[derive(Clone, Debug)]
+pub struct RegionOptions {
+    schema: Option<Schema>,
+    create: bool,
+    create_new: bool,
+    mode: u32,
+    timeout: Duration,
+    initial: Option<Vec<u8>>,
+    read_only: bool,
+}
+
+impl Default for RegionOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RegionOptions {
+    /// Open an existing region of any layout, read-write.
+    pub fn new() -> Self {
+        RegionOptions {
+            schema: None,
+            create: true,
+            create_new: false,
+            mode: 0o600,
+            timeout: DEFAULT_TIMEOUT,
+            initial: None,
+            read_only: false,
+        }
+    }
+
+    /// Expect exactly this layout: a region of another is
+    /// [`Error::LayoutMismatch`], naming what differs. With a schema, a
+    /// missing region is created (unless [`create`](Self::create) is
+    /// `false`), with the same fingerprint the derive gives the same struct.
+    pub fn schema(&mut self, schema: Schema) -> &mut Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// Create the region when it is missing (default `true`; it needs a
+    /// [`schema`](Self::schema): without one, a missing region is
+    /// [`Error::NotFound`]).
+    pub fn create(&mut self, create: bool) -> &mut Self {
+        self.create = create;
+        self
+    }
+
+    /// Require that this call creates the region: [`Error::AlreadyExists`]
+    /// if it exists. Needs a schema.
+    pub fn create_new(&mut self, create_new: bool) -> &mut Self {
+        self.create_new = create_new;
+        self
+    }
+
+    /// Permission bits of a region this call creates (default `0o600`).
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How long to wait for a concurrent creator (default 5 s;
+    /// `Duration::MAX`: no deadline).
+    pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The bytes the call that creates the region writes (default: zeros);
+    /// exactly the schema's size.
+    pub fn initial(&mut self, bytes: impl Into<Vec<u8>>) -> &mut Self {
+        self.initial = Some(bytes.into());
+        self
+    }
+
+    /// Open to read only: read permission suffices, nothing is created or
+    /// written, and writing through the handle is
+    /// [`Error::PermissionDenied`].
+    pub fn read_only(&mut self, read_only: bool) -> &mut Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Opens the region in the file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// As [`OpenOptions::open_file`](crate::OpenOptions::open_file), and
+    /// [`Error::NotSharedState`] for a region whose embedded schema is
+    /// unusable; [`Error::WrongSize`] for an initial value of another size
+    /// than the schema's.
+    pub fn open_file<P: AsRef<Path>>(&self, path: P) -> Result<Region> {
+        self.open_at(Location::File(path.as_ref().to_path_buf()))
+    }
+
+    /// Opens the POSIX shm region `name` (leading `/` optional).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`], and otherwise as
+    /// [`open_file`](Self::open_file).
+    pub fn open_shm(&self, name: &str) -> Result<Region> {
+        self.open_at(Location::Shm(shm_name(name)?))
+    }
+
+    fn open_at(&self, location: Location) -> Result<Region> {
+        let access = if self.read_only {
+            Access::ReadOnly
+        } else {
+            Access::ReadWrite
+        };
+        let Some(schema) = &self.schema else {
+            if self.create_new {
+                return Err(Error::Unsupported {
+                    location,
+                    reason: "creating a region needs its schema".to_owned(),
+                });
+            }
+            let (mapping, schema) =
+                region::open_published(&location, access, self.timeout, &Expect::Any)?;
+            let schema = schema.ok_or_else(|| Error::NotSharedState {
+                location: location.clone(),
+                reason: "its embedded schema could not be read".to_owned(),
+            })?;
+            return Region::new(mapping, schema, self.read_only);
+        };
+        if let Some(initial) = &self.initial {
+            if initial.len() != schema.size() {
+                return Err(Error::WrongSize {
+                    type_name: schema.name().to_owned(),
+                    expected: schema.size(),
+                    found: initial.len(),
+                });
+            }
+        }
+        let spec = TypeSpec {
+            name: schema.name(),
+            fingerprint: schema.fingerprint(),
+            size: schema.size(),
+            align: schema.align(),
+            layout: LayoutSource::Schema(schema),
+            initial: self.initial.as_deref(),
+        };
+        let mapping = if self.read_only {
+            region::open_published(&location, access, self.timeout, &Expect::Type(&spec))?.0
+        } else {
+            let request = Request {
+                create: self.create || self.create_new,
+                create_new: self.create_new,
+                mode: self.mode,
+                timeout: self.timeout,
+            };
+            region::open_region(&location, &request, &spec)?
+        };
+        Region::new(mapping, schema.clone(), self.read_only)
+    }
+}
+
+impl Region {
+    fn new(mapping: region::Mapping, schema: Schema, read_only: bool) -> Result<Region> {
+        let runs = runs_of(&schema);
+        let raw = RawRegion::new(mapping, schema.size(), schema.align(), runs)?;
+        Ok(Region {
+            raw,
+            schema,
+            read_only,
+        })
+    }
+
+    /// The builder: which layout to expect, whether to create, read-only.
+    pub fn options() -> RegionOptions {
+        RegionOptions::new()
+    }
+
+    /// Opens the existing region in the file at `path`, whatever its
+    /// layout, read-write.
+    ///
+    /// # Errors
+    ///
+    /// As [`RegionOptions::open_file`].
+    pub fn open_file<P: AsRef<Path>>(path: P) -> Result<Region> {
+        RegionOptions::new().open_file(path)
+    }
+
+    /// Opens the existing POSIX shm region `name`, whatever its layout,
+    /// read-write.
+    ///
+    /// # Errors
+    ///
+    /// As [`RegionOptions::open_shm`].
+    pub fn open_shm(name: &str) -> Result<Region> {
+        RegionOptions::new().open_shm(name)
+    }
+
+    /// Like [`open_file`](Self::open_file), to read only.
+    ///
+    /// # Errors
+    ///
+    /// As [`RegionOptions::open_file`].
+    pub fn open_file_read_only<P: AsRef<Path>>(path: P) -> Result<Region> {
+        RegionOptions::new().read_only(true).open_file(path)
+    }
+
+    /// Like [`open_shm`](Self::open_shm), to read only.
+    ///
+    /// # Errors
+    ///
+    /// As [`RegionOptions::open_shm`].
+    pub fn open_shm_read_only(name: &str) -> Result<Region> {
+        RegionOptions::new().read_only(true).open_shm(name)
+    }
+
+    /// Where the region lives.
+    pub fn location(&self) -> &Location {
+        self.raw.location()
+    }
+
+    /// The layout of the struct the region holds.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The struct's size in bytes.
+    pub fn size(&self) -> usize {
+        self.schema.size()
+    }
+
+    /// Whether the call that opened this handle created the region.
+    pub fn created(&self) -> bool {
+        self.raw.created()
+    }
+
+    /// Whether this handle may only read.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// A consistent copy of the struct's bytes, as
+    /// [`Shared::snapshot`](crate::Shared::snapshot).
+    pub fn snapshot(&self) -> Vec<u8> {
+        let mut bytes = vec![0u8; self.size()];
+        // SAFETY: `bytes` holds the payload's size.
+        unsafe { self.raw.read_into(bytes.as_mut_ptr(), self.size()) };
+        bytes
+    }
+
+    /// Like [`snapshot`](Self::snapshot), into `out`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongSize`] if `out` is not the struct's size.
+    pub fn snapshot_into(&self, out: &mut [u8]) -> Result<()> {
+        self.check_size(out.len())?;
+        // SAFETY: `out` holds the payload's size (checked).
+        unsafe { self.raw.read_into(out.as_mut_ptr(), self.size()) };
+        Ok(())
+    }
+
+    /// Runs `f` on a private copy of the struct's bytes and publishes the
+    /// result all or nothing, through the same lock and journal as
+    /// [`Shared::update`](crate::Shared::update): only the scalars `f`
+    /// changed are written back, each with one atomic store of its width.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] on a read-only handle.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside an `update` closure on the same region.
+    #[track_caller]
+    pub fn update<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> Result<R> {
+        self.check_writable()?;
+        let size = self.size();
+        let mut old = vec![0u8; size];
+        let guard = self.raw.lock();
+        // SAFETY: `old` holds the payload's size.
+        unsafe { self.raw.read_locked(&guard, old.as_mut_ptr(), size) };
+        let mut new = old.clone();
+        let result = f(&mut new);
+        self.raw.publish_and_unlock(guard, &old, &new);
+        Ok(result)
+    }
+
+    /// Replaces the whole struct with `bytes`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongSize`], [`Error::PermissionDenied`] on a read-only
+    /// handle.
+    #[track_caller]
+    pub fn store(&self, bytes: &[u8]) -> Result<()> {
+        self.check_size(bytes.len())?;
+        self.update(|current| current.copy_from_slice(bytes))
+    }
+
+    /// The field at `path` (`bar`, `inner.x`, `samples[3]`, `samples.3`),
+    /// which must be a scalar.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`], saying where the path went wrong and what
+    /// is there.
+    pub fn scalar(&self, path: &str) -> Result<(usize, Primitive)> {
+        let field = self.field(path)?;
+        match field.primitive() {
+            Some(primitive) => Ok((field.offset, primitive)),
+            None => Err(Error::NoSuchField {
+                location: self.location().clone(),
+                path: path.to_owned(),
+                reason: not_a_scalar(&field),
+            }),
+        }
+    }
+
+    /// The field (scalar, array or struct) at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`].
+    pub fn field(&self, path: &str) -> Result<FieldRef<'_>> {
+        self.schema.field(path).map_err(|e| Error::NoSuchField {
+            location: self.location().clone(),
+            path: path.to_owned(),
+            reason: e.kind.to_string(),
+        })
+    }
+
+    /// Atomically loads the scalar at `path` (`Acquire`, at its width).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`].
+    pub fn get(&self, path: &str) -> Result<Value> {
+        let (offset, primitive) = self.scalar(path)?;
+        Ok(Value::from_bits(
+            self.load_bits(offset, primitive),
+            primitive,
+        ))
+    }
+
+    /// Atomically stores `value` into the scalar at `path` (`Release`). Like
+    /// a field `set`, it does not move the version.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`], [`Error::InvalidValue`] for a value out of
+    /// the field's range or of the wrong kind, [`Error::PermissionDenied`]
+    /// on a read-only handle.
+    pub fn set(&self, path: &str, value: Value) -> Result<()> {
+        self.check_writable()?;
+        let (offset, primitive) = self.scalar(path)?;
+        let bits = self.bits_for(path, value, primitive)?;
+        // SAFETY: `offset` is a scalar of `primitive` inside the payload,
+        // aligned to it (the schema is validated); the mapping is writable;
+        // shared memory is only accessed atomically.
+        unsafe { value::store(self.at(offset), primitive, bits) };
+        Ok(())
+    }
+
+    /// Atomically applies `op` with `operand` to the scalar at `path` and
+    /// returns its old value: one instruction for `Swap` and the integer
+    /// operations the hardware has, a compare-exchange loop for `Max`,
+    /// `Min` and floats.
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set); bitwise operations on a float are
+    /// [`Error::InvalidValue`].
+    pub fn fetch(&self, path: &str, op: FieldOp, operand: Value) -> Result<Value> {
+        self.check_writable()?;
+        let (offset, primitive) = self.scalar(path)?;
+        let bits = self.bits_for(path, operand, primitive)?;
+        let float = matches!(primitive, Primitive::F32 | Primitive::F64);
+        if float && matches!(op, FieldOp::And | FieldOp::Or | FieldOp::Xor) {
+            return Err(Error::InvalidValue {
+                location: self.location().clone(),
+                path: path.to_owned(),
+                expected: "an integer field for a bitwise operation".to_owned(),
+                found: format!("a field of type {}", primitive.name()),
+            });
+        }
+        // SAFETY: as in `set`.
+        let old = unsafe { value::fetch_op(self.at(offset), primitive, op, bits) };
+        Ok(Value::from_bits(old, primitive))
+    }
+
+    /// Atomically replaces the scalar at `path` with `new` if it holds
+    /// `current`: `Ok(Ok(old))` if it did, `Ok(Err(actual))` if not.
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Self::set).
+    pub fn compare_exchange(
+        &self,
+        path: &str,
+        current: Value,
+        new: Value,
+    ) -> Result<std::result::Result<Value, Value>> {
+        self.check_writable()?;
+        let (offset, primitive) = self.scalar(path)?;
+        let current = self.bits_for(path, current, primitive)?;
+        let new = self.bits_for(path, new, primitive)?;
+        // SAFETY: as in `set`.
+        let outcome = unsafe { value::compare_exchange(self.at(offset), primitive, current, new) };
+        Ok(outcome
+            .map(|old| Value::from_bits(old, primitive))
+            .map_err(|actual| Value::from_bits(actual, primitive)))
+    }
+
+    /// The region's version, as [`Shared::version`](crate::Shared::version).
+    pub fn version(&self) -> u64 {
+        self.raw.version()
+    }
+
+    /// Moves the version and wakes every waiter; returns the new version.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] on a read-only handle.
+    pub fn notify(&self) -> Result<u64> {
+        self.check_writable()?;
+        Ok(self.raw.notify())
+    }
+
+    /// Waits until the version differs from `seen` and returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`].
+    pub fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64> {
+        self.raw.wait_for_change(seen, timeout)
+    }
+
+    /// Who holds the writer lock, and whether it lives.
+    pub fn lock_state(&self) -> LockState {
+        match lock::holder(self.raw.sync(), self.raw.object()) {
+            LockHolder::Free => LockState::Free,
+            LockHolder::Held { pid, liveness } => LockState::Held {
+                pid,
+                alive: match liveness {
+                    Liveness::Alive => Some(true),
+                    Liveness::Dead => Some(false),
+                    Liveness::Unknown => None,
+                },
+            },
+        }
+    }
+
+    /// Whether a publish is half done (its writer died, or is stopped).
+    pub fn publish_in_progress(&self) -> bool {
+        self.raw.publish_in_progress()
+    }
+
+    /// Completes or discards what a dead writer left (its lock, a half-done
+    /// publish): takes the lock, which runs recovery, and releases it.
+    /// Returns whether there was anything to recover.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] on a read-only handle.
+    pub fn recover(&self) -> Result<bool> {
+        self.check_writable()?;
+        Ok(self.raw.recover())
+    }
+
+    /// `msync` for a file-backed region.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`].
+    pub fn flush(&self) -> Result<()> {
+        self.raw.flush()
+    }
+
+    fn at(&self, offset: usize) -> *const u8 {
+        // SAFETY: `offset` comes from the validated schema: inside the
+        // payload, which lies inside the mapping.
+        unsafe { self.raw.payload().as_ptr().add(offset).cast_const() }
+    }
+
+    fn load_bits(&self, offset: usize, primitive: Primitive) -> u64 {
+        // SAFETY: `offset` is a scalar of `primitive` inside the payload,
+        // aligned to it (the schema is validated); shared memory is only
+        // accessed atomically; a load is allowed on a read-only mapping.
+        unsafe { value::load(self.at(offset), primitive) }
+    }
+
+    fn bits_for(&self, path: &str, value: Value, primitive: Primitive) -> Result<u64> {
+        value.to_bits(primitive).map_err(|e| Error::InvalidValue {
+            location: self.location().clone(),
+            path: path.to_owned(),
+            expected: e.expected,
+            found: e.found,
+        })
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::PermissionDenied {
+                location: self.location().clone(),
+                needed: "writing needs a read-write handle, and this one is read-only",
+                hint: "; open the region without read_only",
+            });
+        }
+        Ok(())
+    }
+
+    fn check_size(&self, len: usize) -> Result<()> {
+        if len != self.size() {
+            return Err(Error::WrongSize {
+                type_name: self.schema.name().to_owned(),
+                expected: self.size(),
+                found: len,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Region")
+            .field("type", &self.schema.name())
+            .field("location", self.location())
+            .field("read_only", &self.read_only)
+            .field("version", &self.version())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a path that resolved does not name a scalar.
+fn not_a_scalar(field: &FieldRef<'_>) -> String {
+    use crate::schema::TypeDesc;
+    match field.ty {
+        TypeDesc::Struct(s) => {
+            let names: Vec<&str> = s.fields().iter().map(|f| f.name.as_str()).collect();
+            format!(
+                "`{}` is a struct ({}), not a single value; name one of its fields: {}",
+                field.path,
+                s.name(),
+                names.join(", ")
+            )
+        }
+        TypeDesc::Array { len, .. } => format!(
+            "`{}` is an array ({}), not a single value; index it: `{}[0]` .. `{}[{}]`",
+            field.path,
+            field.ty,
+            field.path,
+            field.path,
+            len.saturating_sub(1)
+        ),
+        TypeDesc::Primitive(_) => format!("`{}` is a scalar", field.path),
+    }
+}
+
+/// The scalars of a schema as runs of equal widths, as `runs::runs` makes
+/// them from a derived type.
+fn runs_of(schema: &Schema) -> Box<[Run]> {
+    let mut out = Vec::new();
+    for leaf in schema.leaves() {
+        runs::add(
+            &mut out,
+            Run {
+                offset: leaf.offset,
+                width: leaf.primitive.size(),
+                count: 1,
+            },
+        );
+    }
+    out.into_boxed_slice()
+}

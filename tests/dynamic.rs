@@ -1,0 +1,235 @@
+//! The schema-driven region API: regions opened without their Rust type,
+//! fields by path, bytes in and out through the same protocol as
+//! `Shared<T>`, and layouts built at run time with the derive's fingerprint.
+
+mod support;
+
+use shm::{Board, Foo, Handoff, Point, SEED};
+use shm_runtime::{
+    Error, FieldOp, LockState, OpenOptions, Primitive, Region, RegionOptions, Schema, SharedState,
+    StructDesc, TypeDesc, Value,
+};
+use support::{Helper, Scratch, Target};
+
+fn open_any(target: &Target) -> Region {
+    match target {
+        Target::File(path) => Region::open_file(path),
+        Target::Shm(name) => Region::open_shm(name),
+    }
+    .unwrap()
+}
+
+fn board() -> Board {
+    Board {
+        total: 7,
+        id: 3,
+        temps: [1.5, -0.25],
+        corners: [Point { x: 1, y: -2 }, Point { x: 30, y: 40 }],
+        _pad: [0; 4],
+    }
+}
+
+#[test]
+fn a_typed_region_is_read_and_written_by_path() {
+    for scratch in Scratch::both() {
+        let typed = scratch
+            .target
+            .open(Board::options().initial(board()))
+            .unwrap();
+        let region = open_any(&scratch.target);
+        assert_eq!(region.schema().name(), "Board");
+        assert_eq!(region.schema().fingerprint(), Board::FINGERPRINT);
+        assert_eq!(region.snapshot(), board().as_bytes());
+
+        assert_eq!(region.get("total").unwrap(), Value::Unsigned(7));
+        assert_eq!(region.get("temps[1]").unwrap(), Value::F32(-0.25));
+        assert_eq!(region.get("corners[0].y").unwrap(), Value::Signed(-2));
+        assert_eq!(region.get("corners.1.x").unwrap(), Value::Signed(30));
+
+        region.set("corners[1].y", Value::Signed(-7)).unwrap();
+        assert_eq!(typed.corners[1].y.get(), -7);
+        assert_eq!(
+            region
+                .fetch("total", FieldOp::Add, Value::Unsigned(5))
+                .unwrap(),
+            Value::Unsigned(7)
+        );
+        assert_eq!(typed.total.get(), 12);
+        assert_eq!(
+            region
+                .compare_exchange("id", Value::Unsigned(3), Value::Unsigned(4))
+                .unwrap(),
+            Ok(Value::Unsigned(3))
+        );
+        assert_eq!(typed.id.get(), 4);
+
+        // A whole-struct update through bytes, seen whole by the typed side
+        // and moving its version.
+        let seen = typed.version();
+        region
+            .update(|bytes| bytes[8..12].copy_from_slice(&9u32.to_le_bytes()))
+            .unwrap();
+        assert_eq!(typed.snapshot().id, 9);
+        assert_ne!(typed.version(), seen);
+        assert_eq!(region.version(), typed.version());
+        assert_eq!(region.lock_state(), LockState::Free);
+    }
+}
+
+#[test]
+fn bad_paths_values_and_writes_are_clear_errors() {
+    let scratch = Scratch::file();
+    drop(
+        scratch
+            .target
+            .open(Board::options().initial(board()))
+            .unwrap(),
+    );
+    let region = open_any(&scratch.target);
+    let message = |e: Error| e.to_string();
+
+    let err = region.get("nope").unwrap_err();
+    assert!(matches!(err, Error::NoSuchField { .. }));
+    let text = message(err);
+    assert!(text.contains("`total`") && text.contains("`corners`"), "{text}");
+    let err = region.get("temps[2]").unwrap_err();
+    assert!(message(err).contains("out of range"));
+    let err = region.get("corners[0]").unwrap_err();
+    assert!(message(err).contains("name one of its fields: x, y"));
+    let err = region.get("temps").unwrap_err();
+    assert!(message(err).contains("index it"));
+
+    let err = region
+        .set("corners[0].x", Value::Signed(40_000))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidValue { .. }), "{err:?}");
+    assert!(message(err).contains("i16 (-32768 to 32767)"));
+    let err = region.set("id", Value::F64(1.5)).unwrap_err();
+    assert!(matches!(err, Error::InvalidValue { .. }));
+    assert!(region.store(&[0u8; 3]).is_err());
+    assert_eq!(
+        region.snapshot(),
+        board().as_bytes(),
+        "a refused write changed the region"
+    );
+
+    let read_only = Region::open_file_read_only(scratch.target.backing_path()).unwrap();
+    assert_eq!(read_only.get("total").unwrap(), Value::Unsigned(7));
+    let err = read_only.set("total", Value::Unsigned(1)).unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+    assert!(read_only.update(|_| ()).is_err());
+}
+
+#[test]
+fn a_layout_built_at_run_time_has_the_derives_fingerprint() {
+    let point = StructDesc::repr_c(
+        "Point",
+        vec![
+            ("x".into(), Primitive::I16.into()),
+            ("y".into(), Primitive::I16.into()),
+        ],
+    )
+    .unwrap();
+    let board_desc = StructDesc::repr_c(
+        "Board",
+        vec![
+            ("total".into(), Primitive::U64.into()),
+            ("id".into(), Primitive::U32.into()),
+            ("temps".into(), TypeDesc::array(Primitive::F32.into(), 2)),
+            ("corners".into(), TypeDesc::array(point.into(), 2)),
+            ("_pad".into(), TypeDesc::array(Primitive::U8.into(), 4)),
+        ],
+    )
+    .unwrap();
+    let schema = Schema::new(board_desc);
+    assert_eq!(schema.fingerprint(), Board::FINGERPRINT);
+
+    for scratch in Scratch::both() {
+        let mut options = RegionOptions::new();
+        options.schema(schema.clone()).initial(board().as_bytes());
+        let created = match &scratch.target {
+            Target::File(path) => options.open_file(path),
+            Target::Shm(name) => options.open_shm(name),
+        }
+        .unwrap();
+        assert!(created.created());
+        // The derived type opens the region a schema built.
+        let typed = scratch.target.open(&OpenOptions::<Board>::new()).unwrap();
+        assert_eq!(typed.snapshot(), board());
+        assert_eq!(
+            std::fs::read(scratch.target.backing_path()).unwrap().len() % 4096,
+            0
+        );
+    }
+}
+
+#[test]
+fn a_run_time_layout_refuses_a_region_of_another_naming_what_differs() {
+    let scratch = Scratch::file();
+    drop(scratch.target.open(Foo::options().initial(SEED)).unwrap());
+    let other = StructDesc::repr_c(
+        "Foo",
+        vec![
+            ("bar".into(), Primitive::I32.into()),
+            ("bazz".into(), Primitive::I32.into()),
+        ],
+    )
+    .unwrap();
+    let err = RegionOptions::new()
+        .schema(Schema::new(other))
+        .open_file(scratch.target.backing_path())
+        .unwrap_err();
+    assert!(matches!(err, Error::LayoutMismatch { .. }));
+    assert!(
+        err.to_string().contains("field `baz` renamed to `bazz`"),
+        "{err}"
+    );
+    let err = RegionOptions::new()
+        .open_file(scratch.target.backing_path().with_extension("missing"))
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}
+
+/// An update through bytes writes back only what changed: a concurrent
+/// `fetch_add` on another field, made while the update's closure runs, is
+/// kept.
+#[test]
+fn a_byte_update_leaves_other_fields_alone() {
+    let scratch = Scratch::shm();
+    let typed = scratch
+        .target
+        .open(Board::options().initial(board()))
+        .unwrap();
+    let region = open_any(&scratch.target);
+    region
+        .update(|bytes| {
+            typed.total.fetch_add(100); // another writer, mid-update
+            bytes[8..12].copy_from_slice(&5u32.to_le_bytes());
+        })
+        .unwrap();
+    let after = typed.snapshot();
+    assert_eq!((after.id, after.total), (5, 107));
+}
+
+/// Tools see who holds the writer lock.
+#[test]
+fn the_lock_state_names_a_live_holder() {
+    let scratch = Scratch::file();
+    drop(scratch.target.open(&OpenOptions::<Handoff>::new()).unwrap());
+    let mut holder = Helper::start("hold-until-released", &scratch.target, &["1"], &[]);
+    let handoff = scratch.target.open(&OpenOptions::<Handoff>::new()).unwrap();
+    assert_eq!(holder.line(), "in update");
+    let region = open_any(&scratch.target);
+    assert_eq!(
+        region.lock_state(),
+        LockState::Held {
+            pid: holder.pid(),
+            alive: Some(true)
+        }
+    );
+    handoff.release.set(1);
+    handoff.notify();
+    holder.finish();
+    assert_eq!(handoff.value.get(), 1);
+    assert_eq!(region.lock_state(), LockState::Free);
+}

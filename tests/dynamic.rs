@@ -91,7 +91,10 @@ fn bad_paths_values_and_writes_are_clear_errors() {
     let err = region.get("nope").unwrap_err();
     assert!(matches!(err, Error::NoSuchField { .. }));
     let text = message(err);
-    assert!(text.contains("`total`") && text.contains("`corners`"), "{text}");
+    assert!(
+        text.contains("`total`") && text.contains("`corners`"),
+        "{text}"
+    );
     let err = region.get("temps[2]").unwrap_err();
     assert!(message(err).contains("out of range"));
     let err = region.get("corners[0]").unwrap_err();
@@ -227,9 +230,28 @@ fn the_lock_state_names_a_live_holder() {
             alive: Some(true)
         }
     );
+    let users = region.users();
+    assert!(users.pids.contains(&holder.pid()), "{users:?}");
+    assert!(users.pids.contains(&std::process::id()), "{users:?}");
     handoff.release.set(1);
     handoff.notify();
     holder.finish();
     assert_eq!(handoff.value.get(), 1);
     assert_eq!(region.lock_state(), LockState::Free);
+}
+
+/// A transaction publishes on commit, and nothing when dropped.
+#[test]
+fn a_transaction_publishes_on_commit_only() {
+    let scratch = Scratch::file();
+    let typed = scratch.target.open(Foo::options().initial(SEED)).unwrap();
+    let region = open_any(&scratch.target);
+    let mut dropped = region.begin().unwrap();
+    dropped.bytes()[0..4].copy_from_slice(&1i32.to_le_bytes());
+    drop(dropped);
+    assert_eq!(typed.snapshot(), SEED);
+    let mut committed = region.begin().unwrap();
+    committed.bytes()[0..4].copy_from_slice(&2i32.to_le_bytes());
+    committed.commit();
+    assert_eq!(typed.snapshot(), Foo { bar: 2, baz: 98 });
 }

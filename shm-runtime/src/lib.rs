@@ -57,7 +57,7 @@ mod sync;
 mod traits;
 
 pub use cell::{ReadOnlyCell, Scalar, SharedCell};
-pub use dynamic::{FieldOp, LockState, Region, RegionOptions, Value};
+pub use dynamic::{FieldOp, LockState, Region, RegionOptions, Transaction, Users, Value};
 pub use error::{Error, LayoutMismatchDetail, Location, Result};
 pub use layout::{FieldInfo, Primitive, TypeInfo};
 pub use read_only::ReadOnly;

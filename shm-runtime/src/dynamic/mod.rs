@@ -365,6 +365,37 @@ impl Region {
         Ok(result)
     }
 
+    /// Starts an update that the caller finishes later: takes the writer
+    /// lock (waiting as `update` does) and returns a private copy of the
+    /// bytes to change. [`Transaction::commit`] publishes it all or nothing;
+    /// dropping the transaction publishes nothing. For callers that cannot
+    /// hand over a closure (a Python `with` block, a C caller).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] on a read-only handle.
+    ///
+    /// # Panics
+    ///
+    /// If this thread already holds the region's lock (an open
+    /// transaction or `update` on the same region).
+    #[track_caller]
+    pub fn begin(&self) -> Result<Transaction<'_>> {
+        self.check_writable()?;
+        let size = self.size();
+        let mut old = vec![0u8; size];
+        let guard = self.raw.lock();
+        // SAFETY: `old` holds the payload's size.
+        unsafe { self.raw.read_locked(&guard, old.as_mut_ptr(), size) };
+        let new = old.clone();
+        Ok(Transaction {
+            region: self,
+            guard,
+            old,
+            new,
+        })
+    }
+
     /// Replaces the whole struct with `bytes`.
     ///
     /// # Errors
@@ -530,6 +561,14 @@ impl Region {
         }
     }
 
+    /// The processes that have this region mapped, found in
+    /// `/proc/<pid>/maps` by the object's device and inode (this process
+    /// included). Processes whose maps cannot be read (another user's,
+    /// without privilege) are listed apart: they may be users too.
+    pub fn users(&self) -> Users {
+        users_of(self.raw.object())
+    }
+
     /// Whether a publish is half done (its writer died, or is stopped).
     pub fn publish_in_progress(&self) -> bool {
         self.raw.publish_in_progress()
@@ -601,6 +640,46 @@ impl Region {
     }
 }
 
+/// An update in progress on a [`Region`], holding its writer lock: change
+/// [`bytes`](Self::bytes), then [`commit`](Self::commit). Dropped without a
+/// commit, it publishes nothing and releases the lock.
+pub struct Transaction<'a> {
+    region: &'a Region,
+    guard: lock::LockGuard<'a>,
+    old: Vec<u8>,
+    new: Vec<u8>,
+}
+
+impl Transaction<'_> {
+    /// The private copy to change: the struct's bytes as they were when the
+    /// transaction began, with this transaction's changes.
+    pub fn bytes(&mut self) -> &mut [u8] {
+        &mut self.new
+    }
+
+    /// The bytes as they were when the transaction began.
+    pub fn original(&self) -> &[u8] {
+        &self.old
+    }
+
+    /// Publishes the changed bytes, all or nothing (only the scalars that
+    /// differ from [`original`](Self::original) are stored), releases the
+    /// lock and wakes the version's waiters.
+    pub fn commit(self) {
+        self.region
+            .raw
+            .publish_and_unlock(self.guard, &self.old, &self.new);
+    }
+}
+
+impl fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction")
+            .field("region", self.region.location())
+            .finish_non_exhaustive()
+    }
+}
+
 impl fmt::Debug for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Region")
@@ -610,6 +689,41 @@ impl fmt::Debug for Region {
             .field("version", &self.version())
             .finish_non_exhaustive()
     }
+}
+
+/// The processes that map a region, as far as `/proc` tells.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Users {
+    /// Processes that map it.
+    pub pids: Vec<u32>,
+    /// Processes whose memory maps could not be read: they may map it.
+    pub unknown: Vec<u32>,
+}
+
+fn users_of(object: &crate::sync::owner::ObjectId) -> Users {
+    use crate::os::process::{self, Maps};
+    let mut users = Users::default();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return users;
+    };
+    let mut pids: Vec<u32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    for pid in pids {
+        let Ok(signed) = i32::try_from(pid) else {
+            continue;
+        };
+        match process::maps(signed, object.dev, object.ino) {
+            Ok(Maps::Object) => users.pids.push(pid),
+            Ok(Maps::SameInodeElsewhere) => users.unknown.push(pid),
+            Ok(Maps::Other | Maps::Nothing) => {}
+            // Gone since the listing: not a user.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => users.unknown.push(pid),
+        }
+    }
+    users
 }
 
 /// Why a path that resolved does not name a scalar.

@@ -37,7 +37,7 @@ const USAGE: &str = "usage: shm-bench [--quick] [--filter SUBSTR]... [--reps N]
   --filter SUBSTR  only the rows whose name contains SUBSTR (repeatable)
   --reps N         repetitions per figure (default 9)
 
-Rows: field_get field_set fetch_add_uncontended open_shm
+Rows: field_get field_set fetch_add_uncontended notify open_shm
   snapshot_16 snapshot_4k snapshot_4k_by_value snapshot_64k snapshot_1m
   update_16 update_4k update_64k update_1m store_16 store_4k store_64k store_1m
   mmap_sync_read mmap_sync_write fetch_add_contended spin_pingpong

@@ -387,6 +387,27 @@ mod tests {
         }
     }
 
+    /// The creator refuses what its own decoder would: alignment above a
+    /// page, or a region past the length limit (with no arithmetic
+    /// overflow on the way).
+    #[test]
+    fn the_creator_never_makes_a_region_the_decoder_refuses() {
+        assert!(Geometry::for_payload(8, 8192, 10).is_err());
+        assert!(Geometry::for_payload(8, 3, 10).is_err());
+        assert!(Geometry::for_payload(1 << 41, 8, 10).is_err());
+        assert!(Geometry::for_payload(usize::MAX - 10, 8, 10).is_err());
+        assert!(Geometry::for_payload(8, 8, usize::MAX).is_err());
+        let g = Geometry::for_payload(1 << 20, 4096, 100).unwrap();
+        let header = Header {
+            fingerprint: 1,
+            geometry: g,
+        };
+        assert_eq!(
+            Header::decode(&ready(header.encode()), g.total_len),
+            Decoded::Ready(header)
+        );
+    }
+
     #[test]
     fn short_and_foreign_inputs() {
         assert_eq!(Header::decode(b"", 0), Decoded::Uninitialised);

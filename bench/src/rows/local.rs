@@ -3,9 +3,9 @@
 
 use std::ffi::CString;
 use std::hint::black_box;
-use std::sync::atomic::AtomicI32;
 use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release, SeqCst};
+use std::sync::atomic::{AtomicI32, AtomicU32};
 
 use crate::harness::{measure, measure_pair, time_loop, watchdog, Cfg};
 use crate::report::{Comparison, Target};
@@ -19,7 +19,52 @@ const SLOT: usize = 128;
 pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
     field_rows(cfg, out);
     fetch_add_row(cfg, out);
+    notify_row(cfg, out);
     open_row(cfg, out);
+}
+
+/// `notify()` with nobody waiting, the call that announces field writes:
+/// beside the floor of a version bump that checks for waiters (a `SeqCst`
+/// `fetch_add` and a `SeqCst` load of the waiter count).
+fn notify_row(cfg: &Cfg, out: &mut Vec<Comparison>) {
+    if !cfg.wants("notify") {
+        return;
+    }
+    watchdog::row("notify");
+    let seg = RawSeg::create("notify", 4096);
+    let version: &AtomicU64 = seg.at(0);
+    let waiters: &AtomicU32 = seg.at(64);
+    let region = Scratch::new("notify");
+    let foo = Foo::options()
+        .create_new(true)
+        .open_shm(&region.0)
+        .expect("open Foo");
+    let (baseline, ours) = measure_pair(
+        cfg,
+        cfg.local_target,
+        |n| {
+            time_loop(n, |_| {
+                version.fetch_add(1, SeqCst);
+                black_box(waiters.load(SeqCst));
+            })
+        },
+        |n| {
+            time_loop(n, |_| {
+                black_box(foo.notify());
+            })
+        },
+    );
+    out.push(Comparison {
+        name: "notify",
+        ours_what: "`foo.notify()`, nobody waiting".into(),
+        baseline_what: "AtomicU64::fetch_add(SeqCst) + AtomicU32::load(SeqCst), raw mapping".into(),
+        ours,
+        baseline,
+        target: Target::AtMost(1.5),
+        note: "what announcing field writes costs".into(),
+        probes: None,
+        size: None,
+    });
 }
 
 fn field_rows(cfg: &Cfg, out: &mut Vec<Comparison>) {

@@ -116,30 +116,7 @@ fn writer_killed_at_varied_instants_leaves_a_consistent_region() {
 fn writer_killed_mid_publish_is_rolled_forward() {
     for point in ["journal-committed", "half-applied"] {
         for scratch in Scratch::both() {
-            let shared = scratch
-                .target
-                .open(&OpenOptions::<Invariant>::new())
-                .unwrap();
-            shared.store(Invariant {
-                round: 5,
-                data: [5; 31],
-            });
-            let mut writer = Helper::start(
-                "invariant-writer",
-                &scratch.target,
-                &["1"],
-                &[("SHM_RUNTIME_PAUSE_AT", point)],
-            );
-            // One line on stdout, one on stderr: they arrive in either order.
-            let mut lines = [writer.line(), writer.line()];
-            lines.sort();
-            assert_eq!(
-                lines,
-                [
-                    "ready".to_owned(),
-                    format!("shm-runtime: paused at {point}")
-                ]
-            );
+            let (shared, writer) = support::invariant_writer_paused_at(&scratch.target, point);
             writer.kill();
             // A reader sees the region before (journal committed, nothing
             // applied yet) or after (it completes a half-applied publish

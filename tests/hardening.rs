@@ -231,22 +231,7 @@ fn read_permission_suffices_for_a_read_only_handle() {
 #[test]
 fn readers_never_wait_on_a_stopped_writer() {
     for scratch in Scratch::both() {
-        let shared = scratch
-            .target
-            .open(&OpenOptions::<Invariant>::new())
-            .unwrap();
-        shared.store(Invariant {
-            round: 5,
-            data: [5; 31],
-        });
-        let mut writer = Helper::start(
-            "invariant-writer",
-            &scratch.target,
-            &["1"],
-            &[("SHM_RUNTIME_PAUSE_AT", "half-applied")],
-        );
-        assert_eq!(writer.line(), "ready");
-        assert_eq!(writer.line(), "shm-runtime: paused at half-applied");
+        let (shared, writer) = support::invariant_writer_paused_at(&scratch.target, "half-applied");
         let pid = nix::unistd::Pid::from_raw(writer.pid() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::SIGSTOP).unwrap();
 

@@ -243,24 +243,8 @@ fn zombie_lock_holder_does_not_wedge_writers() {
 #[test]
 fn zombie_writer_mid_publish_does_not_wedge_readers() {
     for scratch in Scratch::both() {
-        let shared = scratch
-            .target
-            .open(&OpenOptions::<Invariant>::new())
-            .unwrap();
-        shared.store(Invariant {
-            round: 5,
-            data: [5; 31],
-        });
-        let mut writer = Helper::start(
-            "invariant-writer",
-            &scratch.target,
-            &["1"],
-            &[("SHM_RUNTIME_PAUSE_AT", "half-applied")],
-        );
-        // One line on stdout, one on stderr: in either order.
-        let mut lines = [writer.line(), writer.line()];
-        lines.sort();
-        assert_eq!(lines, ["ready", "shm-runtime: paused at half-applied"]);
+        let (shared, mut writer) =
+            support::invariant_writer_paused_at(&scratch.target, "half-applied");
         writer.kill_leaving_zombie();
         let target = scratch.target.clone();
         let read = in_background(move || {

@@ -6,6 +6,7 @@
 //! typed faces of this one implementation: they add a view of the fields and
 //! move `T`s in and out, nothing else.
 
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, Ordering};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use crate::sync::lock::{self, LockGuard};
 use crate::sync::runs::{self, Changes, Run};
 use crate::sync::seqlock::{self, PayloadLayout};
 use crate::sync::{change, SyncArea, SYNC_OFFSET};
+use crate::traits::SharedState;
 
 /// Payloads up to this size journal whole copies on every update; larger
 /// ones journal only the ranges that changed.
@@ -165,6 +167,50 @@ impl RawRegion {
                 self.payload_layout(size)
             })
         };
+    }
+
+    /// A consistent copy of the payload as a `T`, returned by value.
+    ///
+    /// # Safety
+    ///
+    /// `T` is the payload's type: this region was made with
+    /// `size_of::<T>()` as its size.
+    #[inline(always)]
+    pub(crate) unsafe fn snapshot<T: SharedState>(&self) -> T {
+        let mut value = MaybeUninit::<T>::uninit();
+        // SAFETY: `value` is valid for writes of `size_of::<T>()` bytes, the
+        // payload's size (the caller's promise).
+        unsafe { self.read_into(value.as_mut_ptr().cast(), size_of::<T>()) };
+        // SAFETY: `read_into` wrote all `size_of::<T>()` bytes, and every
+        // bit pattern is a valid `T` (the `SharedField` contract).
+        unsafe { value.assume_init() }
+    }
+
+    /// A consistent copy of the payload into `out`.
+    ///
+    /// # Safety
+    ///
+    /// As [`snapshot`](Self::snapshot).
+    #[inline(always)]
+    pub(crate) unsafe fn snapshot_into<T: SharedState>(&self, out: &mut T) {
+        // SAFETY: `out` is valid for writes of a `T`, the payload's size
+        // (the caller's promise); every bit pattern is a valid `T`.
+        unsafe { self.read_into((out as *mut T).cast(), size_of::<T>()) };
+    }
+
+    /// A consistent copy of the payload in a new heap allocation, never on
+    /// the stack.
+    ///
+    /// # Safety
+    ///
+    /// As [`snapshot`](Self::snapshot).
+    pub(crate) unsafe fn snapshot_boxed<T: SharedState>(&self) -> Box<T> {
+        let mut boxed = Box::<T>::new_uninit();
+        // SAFETY: the allocation is valid for writes of a `T`, the payload's
+        // size (the caller's promise).
+        unsafe { self.read_into(boxed.as_mut_ptr().cast(), size_of::<T>()) };
+        // SAFETY: fully written above; every bit pattern is a valid `T`.
+        unsafe { boxed.assume_init() }
     }
 
     /// Takes the writer lock, first completing whatever a dead holder left.

@@ -134,36 +134,23 @@ impl<T: SharedState> Shared<T> {
     /// Needs one `T` of stack; see [`snapshot_boxed`](Self::snapshot_boxed).
     #[inline]
     pub fn snapshot(&self) -> T {
-        let mut value = MaybeUninit::<T>::uninit();
-        // SAFETY: `value` is valid for writes of `size_of::<T>()` bytes.
-        unsafe {
-            self.raw
-                .read_into(value.as_mut_ptr().cast(), size_of::<T>())
-        };
-        // SAFETY: `read_into` wrote all `size_of::<T>()` bytes, and every
-        // bit pattern is a valid `T` (the `SharedField` contract).
-        unsafe { value.assume_init() }
+        // SAFETY: this handle's region was made for `T` (`new`).
+        unsafe { self.raw.snapshot() }
     }
 
     /// Like [`snapshot`](Self::snapshot), into an existing value: no copy
     /// through the stack.
     #[inline]
     pub fn snapshot_into(&self, out: &mut T) {
-        // SAFETY: `out` is valid for writes of a `T`.
-        unsafe { self.raw.read_into((out as *mut T).cast(), size_of::<T>()) };
+        // SAFETY: as in `snapshot`.
+        unsafe { self.raw.snapshot_into(out) }
     }
 
     /// Like [`snapshot`](Self::snapshot), straight into a new heap
     /// allocation: for structs too large for the stack.
     pub fn snapshot_boxed(&self) -> Box<T> {
-        let mut boxed = Box::<T>::new_uninit();
-        // SAFETY: the allocation is valid for writes of a `T`.
-        unsafe {
-            self.raw
-                .read_into(boxed.as_mut_ptr().cast(), size_of::<T>())
-        };
-        // SAFETY: fully written above; every bit pattern is a valid `T`.
-        unsafe { boxed.assume_init() }
+        // SAFETY: as in `snapshot`.
+        unsafe { self.raw.snapshot_boxed() }
     }
 
     /// Runs `f` on a private copy of the struct and publishes the result,

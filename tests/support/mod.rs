@@ -228,3 +228,28 @@ pub fn wait_until_asleep_on_a_futex(pid: u32) {
         std::thread::yield_now();
     }
 }
+
+/// An `Invariant` region at `target` holding round 5, and a writer process
+/// stopped at pause point `point` inside its update to round 6 (it has said
+/// "ready" and where it paused).
+pub fn invariant_writer_paused_at(
+    target: &Target,
+    point: &str,
+) -> (shm_runtime::Shared<shm::Invariant>, Helper) {
+    let shared = target
+        .open(&shm_runtime::OpenOptions::<shm::Invariant>::new())
+        .unwrap();
+    shared.store(shm::Invariant {
+        round: 5,
+        data: [5; 31],
+    });
+    let mut writer = Helper::start(
+        "invariant-writer",
+        target,
+        &["1"],
+        &[("SHM_RUNTIME_PAUSE_AT", point)],
+    );
+    assert_eq!(writer.line(), "ready");
+    assert_eq!(writer.line(), format!("shm-runtime: paused at {point}"));
+    (shared, writer)
+}

@@ -247,14 +247,28 @@ impl<T: SharedState> Shared<T> {
         // As `update(|f| *f = *value)`, without the closure's copies: the
         // current value is read into one buffer and compared with `value`
         // itself.
+        // Two functions, as in `update`: only the one that runs has its
+        // copy in its frame.
         if size_of::<T>() <= UPDATE_ON_STACK_MAX {
-            let mut old = MaybeUninit::<T>::uninit();
-            self.store_in(&mut old, value);
+            self.store_on_stack(value);
         } else {
-            let mut copies = self.scratch.take();
-            self.store_in(&mut copies[0], value);
-            self.scratch.give_back(copies);
+            self.store_on_heap(value);
         }
+    }
+
+    #[inline]
+    #[track_caller]
+    fn store_on_stack(&self, value: &T) {
+        let mut old = MaybeUninit::<T>::uninit();
+        self.store_in(&mut old, value);
+    }
+
+    #[inline(never)]
+    #[track_caller]
+    fn store_on_heap(&self, value: &T) {
+        let mut copies = self.scratch.take();
+        self.store_in(&mut copies[0], value);
+        self.scratch.give_back(copies);
     }
 
     #[inline(always)]

@@ -4,6 +4,7 @@
 //! This file holds the command line and the dispatch only: each subcommand
 //! is a file of `commands/`, human and JSON output is `render.rs`.
 
+mod codegen;
 mod commands;
 mod error;
 mod region_arg;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{check, get, ls, rm, set, show, watch, who};
+use commands::{check, codegen as codegen_cmd, get, ls, rm, set, show, watch, who};
 use error::Error;
 
 /// Look at and change shared-state regions of any type.
@@ -53,6 +54,7 @@ enum Command {
     Who(who::Args),
     Rm(rm::Args),
     Check(check::Args),
+    Codegen(codegen_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Who(args) => who::run(args, &mut out),
         Command::Rm(args) => rm::run(args, &mut out),
         Command::Check(args) => check::run(args, &mut out),
+        Command::Codegen(args) => codegen_cmd::run(args, &mut out),
     };
     // What was printed before an error still goes out, ahead of the message.
     let result = result.and_then(|()| out.flush().map_err(Error::Output));

@@ -2,6 +2,7 @@
 //! does. Each `run` writes its output to `out` and returns what went wrong.
 
 pub mod check;
+pub mod codegen;
 pub mod get;
 pub mod ls;
 pub mod rm;

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use shm_runtime::schema::{StructDesc, TypeDesc};
+use shm_runtime::Primitive;
 
 use super::{name_of, natural_align, structs, summary, Declared, Naming};
 
@@ -63,7 +64,16 @@ fn declare_class(out: &mut String, d: &Declared<'_>, all: &[Declared<'_>]) -> Re
     let _ = writeln!(out, "class {}(shm.Struct):", d.name);
     for field in d.desc.fields() {
         check_field_name(&field.name, d.desc)?;
-        let _ = writeln!(out, "    {}: {}", field.name, type_name(&field.ty, all));
+        let ty = type_name(&field.ty, all).map_err(|scalar| {
+            format!(
+                "field `{}` of `{}` holds {scalar}, which has no Python `shm` type \
+                 (they are u8 to u64, i8 to i64, f32 and f64; the layout \
+                 fingerprint tells {scalar} from the integer of the same size)",
+                field.name,
+                d.desc.name()
+            )
+        })?;
+        let _ = writeln!(out, "    {}: {ty}", field.name);
     }
     Ok(())
 }
@@ -85,20 +95,22 @@ fn check_field_name(name: &str, s: &StructDesc) -> Result<(), String> {
     ))
 }
 
-fn type_name(ty: &TypeDesc, all: &[Declared<'_>]) -> String {
-    match ty {
+/// The type's Python spelling, or the name of a scalar that has none
+/// (`usize`, `isize`: pointer-sized, outside the API's scalar types).
+fn type_name(ty: &TypeDesc, all: &[Declared<'_>]) -> Result<String, &'static str> {
+    Ok(match ty {
+        TypeDesc::Primitive(p @ (Primitive::Usize | Primitive::Isize)) => return Err(p.name()),
         TypeDesc::Primitive(p) => format!("shm.{}", p.name()),
         TypeDesc::Array { element, len } => {
-            format!("shm.array({}, {len})", type_name(element, all))
+            format!("shm.array({}, {len})", type_name(element, all)?)
         }
         TypeDesc::Struct(s) => name_of(all, s).to_owned(),
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shm_runtime::Primitive;
 
     #[test]
     fn classes_nest_first_and_keywords_are_refused() {

@@ -97,20 +97,12 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<()> {
     } else {
         args.region.open_read_only()?
     };
-    let schema = region.schema();
-    writeln!(out, "{}: a region of {}", region.location(), schema.name())?;
-    writeln!(
-        out,
-        "  header: valid; schema: valid ({} bytes, align {}, fingerprint {}, {} fields)",
-        schema.size(),
-        schema.align(),
-        render::fingerprint_text(schema.fingerprint()),
-        schema.root().fields().len()
-    )?;
-    writeln!(out, "  version: {}", region.version())?;
     let findings = Findings::of(&region);
-    report(out, &findings)?;
+    // The verdict stands even if the report cannot be written (`| head`):
+    // a problem that remains is status 1 all the same.
+    let printed = describe(out, &region).and_then(|()| report(out, &findings));
     let Some(problem) = findings.problem() else {
+        printed?;
         writeln!(out, "ok")?;
         return Ok(());
     };
@@ -133,10 +125,26 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<()> {
     } else {
         "another writer recovered it first"
     };
+    printed?;
     writeln!(out, "repaired: {problem}; {how}")?;
     report(out, &after)?;
     writeln!(out, "ok")?;
     Ok(())
+}
+
+/// What the region is: opening it validated its header and schema.
+fn describe(out: &mut dyn Write, region: &Region) -> std::io::Result<()> {
+    let schema = region.schema();
+    writeln!(out, "{}: a region of {}", region.location(), schema.name())?;
+    writeln!(
+        out,
+        "  header: valid; schema: valid ({} bytes, align {}, fingerprint {}, {} fields)",
+        schema.size(),
+        schema.align(),
+        render::fingerprint_text(schema.fingerprint()),
+        schema.root().fields().len()
+    )?;
+    writeln!(out, "  version: {}", region.version())
 }
 
 fn report(out: &mut dyn Write, findings: &Findings) -> std::io::Result<()> {

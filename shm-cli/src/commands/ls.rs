@@ -53,15 +53,17 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<()> {
     }
     rows.sort_by_key(|row: &Listed| render::location_text(&row.location));
     rows.dedup_by_key(|row| row.location.clone());
-    if args.json {
-        render::write_list_json(out, &rows)?;
+    let printed = if args.json {
+        render::write_list_json(out, &rows)
     } else {
-        render::write_list_human(out, &rows)?;
-    }
+        render::write_list_human(out, &rows)
+    };
+    // A path that failed is status 1 even if the listing could not be
+    // written.
     if failed {
         return Err(Error::Reported);
     }
-    Ok(())
+    Ok(printed?)
 }
 
 /// Adds the regions at `path` (a folder's files, or a file) to `rows`.

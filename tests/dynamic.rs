@@ -4,7 +4,7 @@
 
 mod support;
 
-use shm::{Board, Foo, Handoff, Point, SEED};
+use shm::{Board, Foo, Handoff, Point, Tally, SEED};
 use shm_runtime::{
     Error, FieldOp, LockState, OpenOptions, Primitive, Region, RegionOptions, Schema, SharedState,
     StructDesc, TypeDesc, Value,
@@ -254,4 +254,32 @@ fn a_transaction_publishes_on_commit_only() {
     committed.bytes()[0..4].copy_from_slice(&2i32.to_le_bytes());
     committed.commit();
     assert_eq!(typed.snapshot(), Foo { bar: 2, baz: 98 });
+}
+
+/// A snapshot comes with the version it is the state of, while another
+/// thread updates as fast as it can: every update moves the version by one
+/// and the count by one, so the two always agree.
+#[test]
+fn a_snapshot_comes_with_its_own_version() {
+    const UPDATES: u64 = 20_000;
+    let scratch = Scratch::shm();
+    let typed = scratch.target.open(&OpenOptions::<Tally>::new()).unwrap();
+    let region = open_any(&scratch.target);
+    let base = region.version();
+    let writer = std::thread::spawn(move || {
+        for _ in 0..UPDATES {
+            typed.update(|t| t.by_update += 1);
+        }
+    });
+    let mut checked = 0u64;
+    loop {
+        let (bytes, version) = region.snapshot_with_version();
+        let count = u64::from_le_bytes(bytes[8..16].try_into().unwrap());
+        assert_eq!(version - base, count, "after {checked} agreeing snapshots");
+        checked += 1;
+        if count == UPDATES {
+            break;
+        }
+    }
+    writer.join().unwrap();
 }

@@ -327,6 +327,33 @@ impl Region {
         bytes
     }
 
+    /// A consistent copy of the struct's bytes and the version it is the
+    /// state of: no update or notify moved the version between the two.
+    ///
+    /// For a tool that prints a value with its version, or that waits for
+    /// the next change after a copy: [`wait_for_change`](Self::wait_for_change)
+    /// with the returned version wakes for the first update the copy does
+    /// not contain, and never for one it does. Field-level writes do not
+    /// move the version; the copy holds those made before it.
+    ///
+    /// Like [`snapshot`](Self::snapshot), it takes no lock and copies again
+    /// while updates land during the copy.
+    pub fn snapshot_with_version(&self) -> (Vec<u8>, u64) {
+        let mut bytes = vec![0u8; self.size()];
+        let mut version = self.version();
+        loop {
+            // SAFETY: `bytes` holds the payload's size.
+            unsafe { self.raw.read_into(bytes.as_mut_ptr(), self.size()) };
+            // The version only grows, so equal loads on both sides of the
+            // copy mean nothing moved it in between.
+            let after = self.version();
+            if after == version {
+                return (bytes, version);
+            }
+            version = after;
+        }
+    }
+
     /// Like [`snapshot`](Self::snapshot), into `out`.
     ///
     /// # Errors

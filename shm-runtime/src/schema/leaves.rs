@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn lists_every_scalar_with_its_path() {
-        // The same listing `examples/inspect.py` prints for this struct.
+        // Every scalar, as `shm show` walks them.
         assert_eq!(
             listing(Schema::of::<Board>().leaves()),
             [

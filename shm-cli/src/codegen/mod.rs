@@ -1,0 +1,185 @@
+//! Declarations of a region's struct in source code, from its schema: the
+//! structs to declare, nested ones first, each under a name the language
+//! accepts; `rust.rs` and `python.rs` write the syntax.
+//!
+//! The layout fingerprint covers field names, types, offsets, sizes and
+//! alignments, not struct names; so a struct whose name the language
+//! reserves, or that two different nested structs share, can be declared
+//! under another name and still open the region.
+
+pub mod python;
+pub mod rust;
+
+use std::collections::HashSet;
+
+use shm_runtime::schema::{StructDesc, TypeDesc};
+
+/// A struct to declare.
+#[derive(Debug)]
+pub struct Declared<'s> {
+    /// The name to declare it under.
+    pub name: String,
+    pub desc: &'s StructDesc,
+}
+
+impl Declared<'_> {
+    /// Whether it is declared under another name than the schema's.
+    pub fn renamed(&self) -> bool {
+        self.name != self.desc.name()
+    }
+}
+
+/// What a language reserves.
+pub trait Naming {
+    /// Whether `name` cannot be a struct's name (a keyword, a built-in type
+    /// that the declarations use).
+    fn reserved(&self, name: &str) -> bool;
+
+    /// Other names that declaring a struct `name` takes (a derive's
+    /// generated types).
+    fn implied(&self, _name: &str) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Every distinct struct of the layout, each after the structs its fields
+/// use, the root last; equal nested structs are declared once.
+pub fn structs<'s>(root: &'s StructDesc, naming: &dyn Naming) -> Vec<Declared<'s>> {
+    let mut order: Vec<&'s StructDesc> = Vec::new();
+    collect(root, &mut order);
+    // The root keeps its own name if it can: it is the one users know.
+    let mut names: Vec<Option<String>> = vec![None; order.len()];
+    let mut taken = HashSet::new();
+    let root_at = order.len() - 1;
+    names[root_at] = Some(claim(order[root_at].name(), naming, &mut taken));
+    for (i, desc) in order.iter().enumerate().take(root_at) {
+        names[i] = Some(claim(desc.name(), naming, &mut taken));
+    }
+    order
+        .into_iter()
+        .zip(names)
+        .map(|(desc, name)| Declared {
+            name: name.unwrap_or_else(|| desc.name().to_owned()),
+            desc,
+        })
+        .collect()
+}
+
+/// Post-order: the structs `s` uses, then `s`, each once.
+fn collect<'s>(s: &'s StructDesc, order: &mut Vec<&'s StructDesc>) {
+    for field in s.fields() {
+        collect_type(&field.ty, order);
+    }
+    if !order.contains(&s) {
+        order.push(s);
+    }
+}
+
+fn collect_type<'s>(ty: &'s TypeDesc, order: &mut Vec<&'s StructDesc>) {
+    match ty {
+        TypeDesc::Primitive(_) => {}
+        TypeDesc::Array { element, .. } => collect_type(element, order),
+        TypeDesc::Struct(s) => collect(s, order),
+    }
+}
+
+/// `name`, or `name2`, `name3`... (`name_2` after a digit) the first that is
+/// free, with the names it implies; marks them taken.
+fn claim(name: &str, naming: &dyn Naming, taken: &mut HashSet<String>) -> String {
+    let free = |candidate: &str, taken: &HashSet<String>| {
+        !naming.reserved(candidate)
+            && !taken.contains(candidate)
+            && naming.implied(candidate).iter().all(|n| !taken.contains(n))
+    };
+    let mut candidate = name.to_owned();
+    let mut n = 2u64;
+    while !free(&candidate, taken) {
+        candidate = if name.ends_with(|c: char| c.is_ascii_digit()) {
+            format!("{name}_{n}")
+        } else {
+            format!("{name}{n}")
+        };
+        n += 1;
+    }
+    taken.extend(naming.implied(&candidate));
+    taken.insert(candidate.clone());
+    candidate
+}
+
+/// The name a struct is declared under.
+pub fn name_of<'a>(declared: &'a [Declared<'_>], desc: &'a StructDesc) -> &'a str {
+    declared
+        .iter()
+        .find(|d| d.desc == desc)
+        .map_or(desc.name(), |d| d.name.as_str())
+}
+
+/// The alignment the fields alone give a struct; a struct aligned more
+/// than that was declared with `align(N)`.
+pub fn natural_align(desc: &StructDesc) -> usize {
+    desc.fields()
+        .iter()
+        .map(|f| f.ty.align())
+        .max()
+        .unwrap_or(1)
+}
+
+/// The first line of a declaration's comment: what it declares.
+pub fn summary(root: &StructDesc) -> String {
+    format!(
+        "`{}`: {} bytes, align {}, layout fingerprint {}",
+        root.name(),
+        root.size(),
+        root.align(),
+        crate::render::fingerprint_text(root.fingerprint())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shm_runtime::Primitive;
+
+    struct Strict;
+    impl Naming for Strict {
+        fn reserved(&self, name: &str) -> bool {
+            name == "u8"
+        }
+        fn implied(&self, name: &str) -> Vec<String> {
+            vec![format!("{name}View")]
+        }
+    }
+
+    fn point(name: &str, ty: Primitive) -> StructDesc {
+        StructDesc::repr_c(
+            name,
+            vec![("x".to_owned(), ty.into()), ("y".to_owned(), ty.into())],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn nested_structs_come_first_once_each_under_free_names() {
+        let small = point("Point", Primitive::I16);
+        let wide = point("Point", Primitive::I32);
+        let reserved = point("u8", Primitive::U8);
+        let view = point("PointView", Primitive::U8);
+        let root = StructDesc::repr_c(
+            "Point",
+            vec![
+                ("a".to_owned(), small.clone().into()),
+                ("b".to_owned(), TypeDesc::array(small.into(), 2)),
+                ("c".to_owned(), wide.into()),
+                ("d".to_owned(), reserved.into()),
+                ("e".to_owned(), view.into()),
+            ],
+        )
+        .unwrap();
+        let declared = structs(&root, &Strict);
+        let names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["Point2", "Point3", "u8_2", "PointView2", "Point"]);
+        assert!(declared[0].renamed());
+        assert!(!declared[4].renamed());
+        assert_eq!(name_of(&declared, declared[1].desc), "Point3");
+    }
+}

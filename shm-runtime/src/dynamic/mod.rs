@@ -508,7 +508,13 @@ impl Region {
     pub fn set_at(&self, offset: usize, primitive: Primitive, value: Value) -> Result<()> {
         self.check_writable()?;
         self.check_scalar_at(offset, primitive)?;
-        let bits = self.bits_for(&format!("@{offset}"), value, primitive)?;
+        // The path is made only for an error: this is a hot path.
+        let bits = value.to_bits(primitive).map_err(|e| Error::InvalidValue {
+            location: self.location().clone(),
+            path: format!("@{offset}"),
+            expected: e.expected,
+            found: e.found,
+        })?;
         // SAFETY: the schema has a scalar of `primitive`'s width at `offset`
         // (checked above): inside the payload, aligned to that width; the
         // mapping is writable; shared memory is only accessed atomically.

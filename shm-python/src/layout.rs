@@ -392,6 +392,12 @@ impl StructType {
         fields: Vec<(String, Bound<'_, PyAny>, Option<Bound<'_, PyAny>>)>,
         align: usize,
     ) -> PyResult<StructType> {
+        if !cls.is_subclass_of::<StructBase>()? {
+            return Err(PyTypeError::new_err(format!(
+                "{} is not a shm.Struct class",
+                cls.name()?
+            )));
+        }
         let mut declared = Vec::with_capacity(fields.len());
         for (field_name, spec, _) in &fields {
             declared.push((field_name.clone(), Ty::from_spec(spec)?));

@@ -5,7 +5,8 @@
 //! Nested structs and arrays are views of the same bytes (`v.inner.x = 5`
 //! changes `v`), as a `&mut Foo` behaves in Rust.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
@@ -29,12 +30,16 @@ pub(crate) struct StructBase {
     info: Arc<StructInfo>,
 }
 
-/// Carries the parts of a value into `StructBase.__new__`, for values made
-/// in Rust (a snapshot, `v.inner`), without running a user's `__init__`.
-#[pyclass(frozen)]
-struct ValueParts(Mutex<Option<StructBase>>);
+thread_local! {
+    /// The value `StructBase.__new__` returns when called from
+    /// [`new_value`] (a snapshot, `v.inner`): set right before that call,
+    /// taken by it, no Python code in between.
+    static MADE_IN_RUST: RefCell<Option<StructBase>> = const { RefCell::new(None) };
+}
 
-/// A value of `info`'s class over `bytes`, starting at `offset`.
+/// A value of `info`'s class over `bytes`, starting at `offset`, made
+/// through `StructBase.__new__` (not the class's `__new__` or `__init__`,
+/// which a user may have written for `Foo(...)`).
 pub(crate) fn new_value<'py>(
     py: Python<'py>,
     info: &Arc<StructInfo>,
@@ -47,12 +52,16 @@ pub(crate) fn new_value<'py>(
             .getattr("__new__")
             .map(Bound::unbind)
     })?;
-    let parts = ValueParts(Mutex::new(Some(StructBase {
+    let value = StructBase {
         bytes,
         offset,
         info: info.clone(),
-    })));
-    new.bind(py).call1((info.class.bind(py), parts))
+    };
+    MADE_IN_RUST.with(|slot| *slot.borrow_mut() = Some(value));
+    let made = new.bind(py).call1((info.class.bind(py),));
+    // Taken by `__new__` unless it failed before.
+    MADE_IN_RUST.with(|slot| slot.borrow_mut().take());
+    made
 }
 
 /// `PyObject_GenericGetAttr`: the attribute lookup `object` does (the
@@ -101,11 +110,9 @@ impl StructBase {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<StructBase> {
-        if args.len() == 1 && kwargs.is_none() {
-            if let Ok(parts) = args.get_item(0)?.cast::<ValueParts>() {
-                if let Some(value) = parts.get().0.lock().ok().and_then(|mut p| p.take()) {
-                    return Ok(value);
-                }
+        if args.is_empty() && kwargs.is_none() {
+            if let Some(value) = MADE_IN_RUST.with(|slot| slot.borrow_mut().take()) {
+                return Ok(value);
             }
         }
         let info = struct_info(cls)?;

@@ -42,6 +42,12 @@ impl ArrayView {
             return Ok(Selection::Many(picked));
         }
         let i: isize = index.extract().map_err(|_| {
+            if index.is_instance_of::<pyo3::types::PyInt>() {
+                return PyIndexError::new_err(format!(
+                    "`{}` has {len} elements, so index {index} is out of range",
+                    self.path
+                ));
+            }
             PyTypeError::new_err(format!(
                 "`{}` is indexed by an int or a slice, not {}",
                 self.path,
@@ -52,13 +58,19 @@ impl ArrayView {
                     .unwrap_or_default()
             ))
         })?;
-        let resolved = if i < 0 { i + len as isize } else { i };
-        if resolved < 0 || resolved as usize >= len {
+        // `len` fits in an isize (a layout is at most isize::MAX bytes);
+        // `i` is anything Python gave.
+        let resolved = if i < 0 {
+            i.checked_add(len as isize)
+        } else {
+            Some(i)
+        };
+        let Some(resolved) = resolved.filter(|&r| r >= 0 && (r as usize) < len) else {
             return Err(PyIndexError::new_err(format!(
                 "`{}` has {len} elements, so index {i} is out of range",
                 self.path
             )));
-        }
+        };
         Ok(Selection::One(resolved as usize))
     }
 

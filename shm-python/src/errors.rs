@@ -72,6 +72,11 @@ pub(crate) fn layout(error: LayoutError) -> PyErr {
     Python::attach(|py| raise(py, "LayoutError", error.to_string(), None))
 }
 
+/// A field type refused before the runtime sees it (`shm.LayoutError`).
+pub(crate) fn declaration(message: String) -> PyErr {
+    Python::attach(|py| raise(py, "LayoutError", message, None))
+}
+
 /// A value out of range for its field.
 pub(crate) fn overflow(message: String) -> PyErr {
     PyOverflowError::new_err(message)

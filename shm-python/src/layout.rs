@@ -15,6 +15,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
+use shm_runtime::schema::MAX_SIZE;
 use shm_runtime::{Primitive, Schema, StructDesc, TypeDesc};
 
 use crate::convert;
@@ -330,6 +331,14 @@ impl ArrayType {
     fn new(element: &Bound<'_, PyAny>, len: usize) -> PyResult<ArrayType> {
         let element = Ty::from_spec(element)?;
         let stride = element.size();
+        // Every size computed from a `Ty` stays in range: the runtime's
+        // limit on any type's size.
+        if stride.checked_mul(len).is_none_or(|size| size > MAX_SIZE) {
+            return Err(errors::declaration(format!(
+                "the array type `[{}; {len}]` is too large: its size overflows {MAX_SIZE} bytes",
+                element.desc()
+            )));
+        }
         Ok(ArrayType {
             info: Arc::new(ArrayInfo {
                 element,
@@ -425,7 +434,7 @@ impl StructType {
                 on_handle,
             });
         }
-        let mut defaults = vec![0u8; desc.size()].into_boxed_slice();
+        let mut defaults = crate::memory::zeroed(desc.size())?.into_boxed_slice();
         for (field, (_, _, default)) in laid_out.iter().zip(&fields) {
             let out = &mut defaults[field.offset..field.offset + field.ty.size()];
             fill_defaults(&field.ty, out);

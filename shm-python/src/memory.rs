@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use pyo3::exceptions::PyMemoryError;
 use pyo3::prelude::*;
 use shm_runtime::{Primitive, Region, Value};
 
@@ -27,6 +28,17 @@ impl LocalBytes {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// `len` zero bytes, or `MemoryError` (never an abort) when they cannot
+/// be had: a struct may be declared far larger than memory.
+pub(crate) fn zeroed(len: usize) -> PyResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len).map_err(|_| {
+        PyMemoryError::new_err(format!("cannot allocate {len} bytes for a struct value"))
+    })?;
+    bytes.resize(len, 0);
+    Ok(bytes)
 }
 
 /// A view's memory.

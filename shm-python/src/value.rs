@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyAttributeError, PyTypeError};
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
@@ -57,10 +57,12 @@ pub(crate) fn new_value<'py>(
         offset,
         info: info.clone(),
     };
-    MADE_IN_RUST.with(|slot| *slot.borrow_mut() = Some(value));
+    MADE_IN_RUST
+        .try_with(|slot| *slot.borrow_mut() = Some(value))
+        .map_err(|_| PyRuntimeError::new_err("no struct values while a thread exits"))?;
     let made = new.bind(py).call1((info.class.bind(py),));
     // Taken by `__new__` unless it failed before.
-    MADE_IN_RUST.with(|slot| slot.borrow_mut().take());
+    let _ = MADE_IN_RUST.try_with(|slot| slot.borrow_mut().take());
     made
 }
 
@@ -111,7 +113,11 @@ impl StructBase {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<StructBase> {
         if args.is_empty() && kwargs.is_none() {
-            if let Some(value) = MADE_IN_RUST.with(|slot| slot.borrow_mut().take()) {
+            if let Some(value) = MADE_IN_RUST
+                .try_with(|slot| slot.borrow_mut().take())
+                .ok()
+                .flatten()
+            {
                 return Ok(value);
             }
         }

@@ -231,3 +231,44 @@ def test_repr_of_nested_values():
         "id=7, small=[1, 2, 3, 255], grid=[[-1, 2], [-3, 4]], level=-5, flags=48879, "
         "ratio=0.1, offset=-9000000000, origin=Point(x=-7, y=8), sign=-1)"
     )
+
+
+def test_sizes_past_memory_or_the_format_are_errors_not_crashes():
+    with pytest.raises(shm.LayoutError, match="too large"):
+        shm.array(shm.array(shm.u64, 2**40), 2**40)
+    with pytest.raises(shm.LayoutError, match="too large"):
+        shm.array(shm.u64, 2**62)
+    with pytest.raises(MemoryError):
+
+        class Vast(shm.Struct):
+            a: shm.array(shm.u8, 2**46)
+
+
+def test_no_input_crashes_the_interpreter(region_path):
+    import random
+
+    rng = random.Random(7)
+    t = Telemetry.open_file(region_path, initial=TELEMETRY)
+    v = Telemetry()
+    junk = [None, "", "x", -1, 2**70, -(2**70), 1.5, math.nan, [], [1] * 9, b"\xff" * 3, object(), Point()]
+    paths = ["", ".", "[", "]", "count.", "corners[", "corners[99]", "corners[-1]", "grid[1][2]",
+             "grid.1.1", "a" * 5000, "small[18446744073709551616]", "origin..x", "\0", "é"]
+    for _ in range(300):
+        value = rng.choice(junk)
+        for attempt in (
+            lambda: t[rng.choice(paths)],
+            lambda: t.__setitem__(rng.choice(paths), value),
+            lambda: t.fetch_add(rng.choice(paths + ["count", "ratio"]), value),
+            lambda: t.compare_exchange(rng.choice(paths + ["id"]), value, value),
+            lambda: setattr(v, rng.choice(["count", "temps", "origin", "grid", "nope"]), value),
+            lambda: v.small[rng.choice([-(2**63), 2**63, -5, 4, 2**70, "1", 1.0])],
+            lambda: Telemetry.from_bytes(bytes(rng.randrange(256) for _ in range(rng.choice([0, 63, 64, 65])))),
+            lambda: t.wait_for_change(value, timeout=0),
+        ):
+            try:
+                attempt()
+            except Exception:
+                pass
+    # Still working.
+    t.sign = 5
+    assert t.sign == 5

@@ -283,3 +283,77 @@ fn a_snapshot_comes_with_its_own_version() {
     }
     writer.join().unwrap();
 }
+
+/// Fields read and written by offset, as a binding resolves them once:
+/// only where the schema has a scalar of that width.
+#[test]
+fn fields_by_offset_are_checked_against_the_schema() {
+    let scratch = Scratch::file();
+    let typed = scratch
+        .target
+        .open(Board::options().initial(board()))
+        .unwrap();
+    let region = open_any(&scratch.target);
+    for path in ["total", "id", "temps[1]", "corners[1].y"] {
+        let (offset, primitive) = region.scalar(path).unwrap();
+        assert_eq!(
+            region.get_at(offset, primitive).unwrap(),
+            region.get(path).unwrap()
+        );
+    }
+    let (offset, primitive) = region.scalar("corners[1].y").unwrap();
+    region.set_at(offset, primitive, Value::Signed(-9)).unwrap();
+    assert_eq!(typed.corners[1].y.get(), -9);
+    // Another type of the same width reads the same bits.
+    let (id, _) = region.scalar("id").unwrap();
+    assert_eq!(region.get_at(id, Primitive::I32).unwrap(), Value::Signed(3));
+    // Not a scalar's start, the wrong width, past the end.
+    for (offset, primitive) in [
+        (id + 1, Primitive::U8),
+        (id, Primitive::U64),
+        (id, Primitive::U16),
+        (region.size(), Primitive::U8),
+        (usize::MAX, Primitive::U64),
+    ] {
+        let err = region.get_at(offset, primitive).unwrap_err();
+        assert!(matches!(err, Error::NoSuchField { .. }), "{err}");
+        assert!(region
+            .set_at(offset, primitive, Value::Unsigned(0))
+            .is_err());
+    }
+    assert!(matches!(
+        region.set_at(id, Primitive::U32, Value::Signed(-1)),
+        Err(Error::InvalidValue { .. })
+    ));
+    let read_only = Region::open_file_read_only(scratch.target.backing_path()).unwrap();
+    assert!(matches!(
+        read_only.set_at(id, Primitive::U32, Value::Unsigned(1)),
+        Err(Error::PermissionDenied { .. })
+    ));
+    assert_eq!(typed.snapshot().total, 7);
+}
+
+/// A caller that must not panic asks whether it already holds the lock.
+#[test]
+fn a_thread_knows_whether_it_holds_the_lock() {
+    let scratch = Scratch::file();
+    let _typed = scratch.target.open(Foo::options().initial(SEED)).unwrap();
+    let region = open_any(&scratch.target);
+    let other = open_any(&scratch.target);
+    assert!(!region.locked_by_current_thread());
+    let transaction = region.begin().unwrap();
+    assert!(region.locked_by_current_thread());
+    assert!(
+        other.locked_by_current_thread(),
+        "another handle, same object"
+    );
+    std::thread::scope(|s| {
+        s.spawn(|| assert!(!other.locked_by_current_thread()));
+    });
+    drop(transaction);
+    assert!(!region.locked_by_current_thread());
+    region
+        .update(|_| assert!(other.locked_by_current_thread()))
+        .unwrap();
+    assert!(!other.locked_by_current_thread());
+}

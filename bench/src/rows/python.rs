@@ -1,16 +1,21 @@
-//! Field get/set beside Python's stdlib way of sharing a field
-//! (`multiprocessing.shared_memory` + `struct`): `python3` runs
-//! `bench/python/fields.py`, whose output lines are parsed here. For
-//! information: the ratio has no target.
+//! The `shm` Python package beside Python's stdlib way of sharing a field
+//! (`multiprocessing.shared_memory` + `struct`), both measured by one
+//! interpreter in one run: `bench/python/fields.py`, whose output lines are
+//! parsed here. Field reads and writes have a target (<= 1.5 x the stdlib's
+//! `unpack_from`/`pack_into`); the 16-byte snapshot is for information.
+//!
+//! The interpreter is `$SHM_BENCH_PYTHON`, else the workspace's `.venv`
+//! (where PYTHON-NOTES.md installs the package), else `python3`. Without
+//! the package the rows are skipped with a note.
 
-use std::hint::black_box;
+use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{measure, time_loop, watchdog, Cfg, Figure};
+use crate::harness::{watchdog, Cfg, Figure};
 use crate::report::{Comparison, Target};
-use crate::types::{Foo, Scratch};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/fields.py");
+const VENV_PYTHON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
 
 pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
     if !cfg.wants("python") {
@@ -24,38 +29,42 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             return;
         }
     };
-    let region = Scratch::new("python");
-    let foo = Foo::options()
-        .create_new(true)
-        .open_shm(&region.0)
-        .expect("open Foo");
-    let ours_get = measure(cfg, cfg.local_target, |n| {
-        let mut sum = 0i32;
-        let took = time_loop(n, |_| sum = sum.wrapping_add(foo.bar.get()));
-        black_box(sum);
-        took
-    });
-    let ours_set = measure(cfg, cfg.local_target, |n| {
-        time_loop(n, |i| foo.bar.set(i as i32))
-    });
+    let Some(package) = python.package else {
+        eprintln!(
+            "warning: skipping the Python rows: {} ({})",
+            python.skip.unwrap_or_default(),
+            python.interpreter
+        );
+        return;
+    };
     let note = format!(
-        "Python figures include its loop: an empty one is {:.1} ns",
-        python.empty_loop.median
+        "one interpreter ({}), reps interleaved; figures include its loop: an empty one is {:.1} ns",
+        python.interpreter, python.empty_loop.median
     );
-    for (name, ours, baseline, what, base_what) in [
+    for (name, ours, baseline, target, what, base_what) in [
         (
             "python_field_get",
-            ours_get,
+            package.get,
             python.get,
-            "`foo.bar.get()` (i32)",
-            "python3: SharedMemory + struct.unpack_from('i')",
+            Target::AtMost(1.5),
+            "python: `foo.bar` (i32), shm package",
+            "python: SharedMemory + struct.unpack_from('i', buf, 0)[0]",
         ),
         (
             "python_field_set",
-            ours_set,
+            package.set,
             python.set,
-            "`foo.bar.set(v)` (i32)",
-            "python3: SharedMemory + struct.pack_into('i')",
+            Target::AtMost(1.5),
+            "python: `foo.bar = 7` (i32), shm package",
+            "python: SharedMemory + struct.pack_into('i', buf, 0, 7)",
+        ),
+        (
+            "python_snapshot_16",
+            package.snapshot,
+            package.snapshot_base,
+            Target::Info,
+            "python: `small.snapshot()`, 16 B (i32, i32, u64) -> a Small value",
+            "python: struct.unpack_from('iiQ', buf, 0) (a tuple; no consistency)",
         ),
     ] {
         out.push(Comparison {
@@ -64,7 +73,7 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
             baseline_what: base_what.into(),
             ours,
             baseline,
-            target: Target::Info,
+            target,
             note: note.clone(),
             probes: None,
             size: None,
@@ -72,21 +81,43 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
     }
 }
 
+/// The package's figures, when it is installed.
+struct PackageFigures {
+    get: Figure,
+    set: Figure,
+    snapshot: Figure,
+    snapshot_base: Figure,
+}
+
 struct PythonFigures {
+    interpreter: String,
     get: Figure,
     set: Figure,
     empty_loop: Figure,
+    package: Option<PackageFigures>,
+    skip: Option<String>,
+}
+
+fn interpreter() -> String {
+    if let Ok(given) = std::env::var("SHM_BENCH_PYTHON") {
+        return given;
+    }
+    if Path::new(VENV_PYTHON).exists() {
+        return VENV_PYTHON.to_owned();
+    }
+    "python3".to_owned()
 }
 
 fn run_script(cfg: &Cfg) -> Result<PythonFigures, String> {
-    let output = Command::new("python3")
+    let interpreter = interpreter();
+    let output = Command::new(&interpreter)
         .arg(SCRIPT)
         .arg("--reps")
         .arg(cfg.reps.to_string())
         .arg("--target-ms")
         .arg(cfg.local_target.as_millis().to_string())
         .output()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
+        .map_err(|e| format!("cannot run {interpreter}: {e}"))?;
     if !output.status.success() {
         return Err(format!(
             "{SCRIPT} failed ({}): {}",
@@ -114,9 +145,25 @@ fn run_script(cfg: &Cfg) -> Result<PythonFigures, String> {
                 .map_err(|_| format!("bad line from {SCRIPT}: {line}"))?,
         })
     };
+    let skip = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("skip "))
+        .map(str::to_owned);
+    let package = match skip {
+        Some(_) => None,
+        None => Some(PackageFigures {
+            get: figure("shm_get")?,
+            set: figure("shm_set")?,
+            snapshot: figure("shm_snapshot")?,
+            snapshot_base: figure("snapshot_base")?,
+        }),
+    };
     Ok(PythonFigures {
+        interpreter,
         get: figure("get")?,
         set: figure("set")?,
         empty_loop: figure("loop")?,
+        package,
+        skip,
     })
 }

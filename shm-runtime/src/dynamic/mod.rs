@@ -35,7 +35,7 @@ use crate::raw::RawRegion;
 use crate::region::{self, shm_name, Expect, LayoutSource, Request, TypeSpec, DEFAULT_TIMEOUT};
 use crate::schema::{FieldRef, Schema};
 use crate::sync::lock::{self, LockHolder};
-use crate::sync::owner::Liveness;
+use crate::sync::owner::{self, Liveness};
 use crate::sync::runs::{self, Run};
 use crate::Primitive;
 
@@ -48,6 +48,9 @@ pub struct Region {
     raw: RawRegion,
     schema: Schema,
     read_only: bool,
+    /// The payload's scalars (a copy of what `raw` holds), for checking
+    /// offsets given to [`Region::get_at`] and [`Region::set_at`].
+    scalars: Box<[Run]>,
 }
 
 /// Who holds a region's writer lock, for tools.
@@ -242,11 +245,12 @@ impl RegionOptions {
 impl Region {
     fn new(mapping: region::Mapping, schema: Schema, read_only: bool) -> Result<Region> {
         let runs = runs_of(&schema);
-        let raw = RawRegion::new(mapping, schema.size(), schema.align(), runs)?;
+        let raw = RawRegion::new(mapping, schema.size(), schema.align(), runs.clone())?;
         Ok(Region {
             raw,
             schema,
             read_only,
+            scalars: runs,
         })
     }
 
@@ -499,6 +503,64 @@ impl Region {
         Ok(())
     }
 
+    /// Atomically loads the scalar of type `primitive` at byte `offset`
+    /// (`Acquire`), as [`get`](Self::get) does by path: for callers that
+    /// resolve a field once (with [`scalar`](Self::scalar) or the schema)
+    /// and read it often, without parsing its path each time.
+    ///
+    /// The schema must have a scalar of `primitive`'s width at `offset`, so
+    /// the access is in bounds, aligned, and of the width every other
+    /// process uses there; `primitive` only decides how the bits read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`] when there is no scalar of that width at
+    /// `offset`.
+    pub fn get_at(&self, offset: usize, primitive: Primitive) -> Result<Value> {
+        self.check_scalar_at(offset, primitive)?;
+        Ok(Value::from_bits(
+            self.load_bits(offset, primitive),
+            primitive,
+        ))
+    }
+
+    /// Atomically stores `value` into the scalar of type `primitive` at
+    /// byte `offset` (`Release`), as [`set`](Self::set) does by path.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_at`](Self::get_at); [`Error::InvalidValue`] for a value out
+    /// of the field's range or of the wrong kind; [`Error::PermissionDenied`]
+    /// on a read-only handle.
+    pub fn set_at(&self, offset: usize, primitive: Primitive, value: Value) -> Result<()> {
+        self.check_writable()?;
+        self.check_scalar_at(offset, primitive)?;
+        // The path is made only for an error: this is a hot path.
+        let bits = value.to_bits(primitive).map_err(|e| Error::InvalidValue {
+            location: self.location().clone(),
+            path: format!("@{offset}"),
+            expected: e.expected,
+            found: e.found,
+        })?;
+        // SAFETY: the schema has a scalar of `primitive`'s width at `offset`
+        // (checked above): inside the payload, aligned to that width; the
+        // mapping is writable; shared memory is only accessed atomically.
+        unsafe { value::store(self.at(offset), primitive, bits) };
+        Ok(())
+    }
+
+    /// Whether the calling thread holds this region's writer lock: it is
+    /// inside an `update` closure, or has an open [`Transaction`], on this
+    /// region (through this handle or another of the same object). Then
+    /// [`update`](Self::update), [`store`](Self::store) and
+    /// [`begin`](Self::begin) would panic, since waiting would never end;
+    /// callers that must not panic (a binding to another language) ask
+    /// first. Only this thread can take or give up its own hold, so the
+    /// answer stays true until it does.
+    pub fn locked_by_current_thread(&self) -> bool {
+        lock::held_by_this_thread(self.raw.sync(), self.raw.object(), owner::current())
+    }
+
     /// Atomically applies `op` with `operand` to the scalar at `path` and
     /// returns its old value: one instruction for `Swap` and the integer
     /// operations the hardware has, a compare-exchange loop for `Max`,
@@ -641,6 +703,33 @@ impl Region {
             path: path.to_owned(),
             expected: e.expected,
             found: e.found,
+        })
+    }
+
+    /// Checks that a scalar of `primitive`'s width starts at `offset`.
+    fn check_scalar_at(&self, offset: usize, primitive: Primitive) -> Result<()> {
+        let width = primitive.size();
+        // The runs are in increasing offset order and do not overlap.
+        let after = self.scalars.partition_point(|r| r.offset <= offset);
+        let found = after
+            .checked_sub(1)
+            .map(|i| self.scalars[i])
+            .is_some_and(|r| {
+                let into = offset - r.offset;
+                r.width == width && into % width == 0 && into / width < r.count
+            });
+        if found {
+            return Ok(());
+        }
+        Err(Error::NoSuchField {
+            location: self.location().clone(),
+            path: format!("@{offset}"),
+            reason: format!(
+                "`{}` has no {}-byte scalar (such as a {}) at byte offset {offset}",
+                self.schema.name(),
+                width,
+                primitive.name()
+            ),
         })
     }
 

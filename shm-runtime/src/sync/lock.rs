@@ -125,7 +125,7 @@ fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGua
 /// suffice: the thread word holds this thread's record only if this thread
 /// stored it and has not cleared it since (no other thread stores that
 /// value), and a thread never reads a value older than its own last store.
-fn held_by_this_thread(area: &SyncArea, object: &ObjectId, me: u64) -> bool {
+pub(crate) fn held_by_this_thread(area: &SyncArea, object: &ObjectId, me: u64) -> bool {
     area.lock.load(Relaxed) & OWNER_MASK == me
         && area.lock_thread.load(Relaxed) == holder_record(me)
         && area.lock_object.load(Relaxed) == object.tag()

@@ -1,0 +1,239 @@
+"""Several Python processes (and threads) on one region: exact counts, a
+writer killed inside an update, and waits that release the interpreter.
+Processes synchronise on their pipes; every wait is bounded."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import shm
+from conftest import python_child
+
+
+class Pair(shm.Struct):
+    a: shm.u64
+    b: shm.u64
+
+
+COUNTER = """
+import sys, shm
+class Counter(shm.Struct):
+    count: shm.u64
+counter = Counter.open_shm(sys.argv[1], create=False)
+n = int(sys.argv[2])
+print("ready", flush=True)
+sys.stdin.readline()
+fetch_add = counter.fetch_add
+for _ in range(n):
+    fetch_add("count", 1)
+print("done", flush=True)
+"""
+
+
+def test_four_processes_fetch_add_an_exact_total(shm_name):
+    class Counter(shm.Struct):
+        count: shm.u64
+
+    counter = Counter.open_shm(shm_name)
+    n = 100_000
+    children = [python_child(COUNTER, shm_name, n) for _ in range(4)]
+    try:
+        for child in children:
+            assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        for child in children:  # start together
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        for child in children:
+            assert child.stdout.readline().strip() == "done", child.stderr.read()
+            assert child.wait(timeout=120) == 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    assert counter.count == 4 * n
+
+
+KILLED_INSIDE = """
+import sys, shm
+class Pair(shm.Struct):
+    a: shm.u64
+    b: shm.u64
+pair = Pair.open_file(sys.argv[1], create=False)
+with pair.update() as p:
+    p.a = 999
+    p.b = 999
+    print("inside", flush=True)
+    sys.stdin.readline()  # killed here
+"""
+
+KILLED_ANYWHERE = """
+import sys, shm
+class Pair(shm.Struct):
+    a: shm.u64
+    b: shm.u64
+pair = Pair.open_file(sys.argv[1], create=False)
+def step(p):
+    p.a += 1
+    p.b += 1
+for i in range(10**9):
+    pair.update(step)
+    if i == 200:
+        print("running", flush=True)
+"""
+
+
+def _kill(child):
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    child.stdout.close()
+    child.stdin.close()
+    child.stderr.close()
+
+
+def test_a_writer_killed_inside_update_leaves_the_region_before(region_path):
+    pair = Pair.open_file(region_path, initial=Pair(a=1, b=1))
+    child = python_child(KILLED_INSIDE, region_path)
+    assert child.stdout.readline().strip() == "inside", child.stderr.read()
+    _kill(child)
+    assert pair.snapshot() == Pair(a=1, b=1)  # never torn, never blocked
+    started = time.monotonic()
+    pair.update(lambda p: setattr(p, "a", p.a + 1))  # the dead holder's lock is recovered
+    assert time.monotonic() - started < 2
+    assert pair.snapshot() == Pair(a=2, b=1)
+
+
+def test_a_writer_killed_at_any_instant_leaves_before_or_after(region_path):
+    pair = Pair.open_file(region_path)
+    for _ in range(5):
+        child = python_child(KILLED_ANYWHERE, region_path)
+        assert child.stdout.readline().strip() == "running", child.stderr.read()
+        _kill(child)
+        seen = pair.snapshot()
+        assert seen.a == seen.b, seen
+        pair.update(lambda p: (setattr(p, "a", p.a + 1), setattr(p, "b", p.b + 1)))
+        after = pair.snapshot()
+        assert after.a == after.b == seen.a + 1
+
+
+def _run(code, *args, timeout=30):
+    """Runs `code` in a child interpreter; a hang is a failure, not a stuck
+    suite."""
+    child = python_child(code, *args)
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        out, err = child.communicate()
+        pytest.fail(f"the child hung (the interpreter was not released?):\n{out}\n{err}")
+    assert child.returncode == 0, err
+    return out
+
+
+WAIT_RELEASES = """
+import sys, threading, shm
+class Foo(shm.Struct):
+    bar: shm.i32
+    baz: shm.i32
+foo = Foo.open_file(sys.argv[1])
+seen = foo.version
+got = []
+waiting = threading.Event()
+def wait():
+    waiting.set()
+    got.append(foo.wait_for_change(seen, timeout=60))
+waiter = threading.Thread(target=wait)
+waiter.start()
+waiting.wait()
+n = 0
+while n < 3_000_000:   # Python work on this thread while the other waits
+    n += 1
+assert not got, "the waiter returned before any change"
+foo.notify()
+waiter.join(20)
+assert got and got[0] != seen, got
+print("ok")
+"""
+
+LOCK_WAIT_RELEASES = """
+import sys, threading, time, shm
+class Foo(shm.Struct):
+    bar: shm.i32
+    baz: shm.i32
+foo = Foo.open_file(sys.argv[1])
+done = []
+starting = threading.Event()
+def other():
+    starting.set()
+    foo.update(lambda f: setattr(f, "bar", f.bar + 1))   # waits for the lock
+    done.append(True)
+with foo.update() as f:            # this thread holds the region's lock
+    thread = threading.Thread(target=other)
+    thread.start()
+    starting.wait()
+    end = time.monotonic() + 0.3
+    while time.monotonic() < end:  # runs Python while the other thread waits
+        pass
+    assert not done
+    f.bar = 10
+thread.join(20)
+assert done and foo.bar == 11, (done, foo.bar)
+print("ok")
+"""
+
+CREATOR_WAIT_RELEASES = """
+import fcntl, os, sys, threading, time, shm
+class Foo(shm.Struct):
+    bar: shm.i32
+    baz: shm.i32
+path = sys.argv[1]
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)   # an empty file being
+fcntl.flock(fd, fcntl.LOCK_EX)                        # "initialised" by us
+opened = []
+errors = []
+starting = threading.Event()
+def opener():
+    starting.set()
+    try:
+        opened.append(Foo.open_file(path, initial=Foo(bar=7), timeout=30))
+    except Exception as e:
+        errors.append(e)
+thread = threading.Thread(target=opener)
+thread.start()
+starting.wait()
+end = time.monotonic() + 0.3
+while time.monotonic() < end:      # runs Python while the opener waits
+    pass
+assert not opened and not errors, (opened, errors)
+fcntl.flock(fd, fcntl.LOCK_UN)
+thread.join(20)
+assert not errors, errors
+assert opened and opened[0].bar == 7, opened
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("code", [WAIT_RELEASES, LOCK_WAIT_RELEASES, CREATOR_WAIT_RELEASES],
+                         ids=["wait_for_change", "writer_lock", "creator"])
+def test_waits_release_the_interpreter(code, region_path):
+    assert _run(code, region_path).strip() == "ok"
+
+
+def test_a_stuck_wait_can_be_interrupted(region_path):
+    """timeout=None waits in slices and looks for signals between them."""
+    Pair.open_file(region_path)
+    child = python_child(
+        "import sys, shm\n"
+        "class Pair(shm.Struct):\n    a: shm.u64\n    b: shm.u64\n"
+        "p = Pair.open_file(sys.argv[1])\n"
+        "try:\n    print('waiting', flush=True)\n    p.wait_for_change(p.version, timeout=None)\n"
+        "except KeyboardInterrupt:\n    print('interrupted', flush=True)\n",
+        region_path,
+    )
+    assert child.stdout.readline().strip() == "waiting"
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=10)
+    assert out.strip() == "interrupted", err

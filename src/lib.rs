@@ -4,6 +4,8 @@
 
 use shm_runtime::SharedState;
 
+pub mod open_check;
+
 /// The struct of the original scenario.
 #[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
 #[repr(C)]

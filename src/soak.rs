@@ -17,7 +17,10 @@
 //! words from the shm object (DESIGN.md, "Region layout") and counts the
 //! kills that hit a writer holding the lock, and those among them that hit
 //! it between its journal commit and retirement: each of these must be
-//! rolled forward, so it is an update found but never acknowledged.
+//! rolled forward, so it is an update found but never acknowledged. (Were
+//! zombies ever taken for dead, another process could recover before the
+//! parent looks: the counts would become lower bounds, and the check they
+//! feed would stay sound.)
 //!
 //! At the end every process is asked to stop and must exit within the
 //! patience; then the parent takes the lock once (an `update` that changes

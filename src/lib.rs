@@ -4,6 +4,9 @@
 
 use shm_runtime::SharedState;
 
+pub mod open_check;
+pub mod soak;
+
 /// The struct of the original scenario.
 #[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
 #[repr(C)]

@@ -1,7 +1,8 @@
 //! The second (third, ...) process of the integration tests: one role per
 //! invocation, chosen by the first argument; results on stdout, one line.
 //!
-//! `shm-test-child <role> <file|shm> <path|name> [args...]`
+//! `shm-test-child <role> <file|shm> <path|name> [args...]`, or
+//! `shm-test-child soak <writer|reader> ...` (see `shm::soak`)
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -23,6 +24,13 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
+    // A writer or reader of the soak (tests/soak.rs), which names its own
+    // regions.
+    if let [role, soak_args @ ..] = args {
+        if role == "soak" {
+            return shm::soak::child_main(soak_args);
+        }
+    }
     let [role, kind, where_, rest @ ..] = args else {
         return Err("usage: shm-test-child <role> <file|shm> <path|name> [args...]".into());
     };

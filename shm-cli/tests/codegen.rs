@@ -162,10 +162,36 @@ fn what_a_language_cannot_declare_is_an_error() {
         .stderr(predicate::str::contains(
             "`Block` is aligned to 16 bytes, more than its fields need (4)",
         ));
-    // `c` comes with the C ABI crate.
-    shm()
+    shm().args(["codegen", &scratch.arg]).assert().code(2);
+}
+
+/// `--lang c` writes a header that compiles alone and checks the layout.
+#[test]
+fn c_declarations_compile_alone() {
+    let scratch = Scratch::file();
+    let _original = scratch.create(everything());
+    let out = shm()
         .args(["codegen", &scratch.arg, "--lang", "c"])
         .assert()
-        .code(2);
-    shm().args(["codegen", &scratch.arg]).assert().code(2);
+        .success();
+    let header = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(header.contains("_Static_assert(sizeof("), "{header}");
+    assert!(header.contains("_FINGERPRINT"), "{header}");
+    assert!(header.contains("shm_region_open"), "{header}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("region.h");
+    std::fs::write(&path, &header).unwrap();
+    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    match std::process::Command::new(&compiler)
+        .args(["-std=c11", "-Wall", "-Werror", "-fsyntax-only", "-x", "c"])
+        .arg(&path)
+        .output()
+    {
+        Ok(compiled) => assert!(
+            compiled.status.success(),
+            "{}",
+            String::from_utf8_lossy(&compiled.stderr)
+        ),
+        Err(e) => eprintln!("SKIPPED: no C compiler ({compiler}: {e})"),
+    }
 }

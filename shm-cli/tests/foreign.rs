@@ -111,7 +111,7 @@ fn bad_arguments_are_usage_errors() {
         &["set", "x", "novalue"],
         &["rm"],
         &["codegen", "x"],
-        &["codegen", "x", "--lang", "c"],
+        &["codegen", "x", "--lang", "cobol"],
         &["watch", "x", "--interval", "0"],
         &["watch", "x", "--interval", "soon"],
         &["ls", "--bogus"],

@@ -1,4 +1,4 @@
-//! `shm codegen REGION --lang rust|python`.
+//! `shm codegen REGION --lang c|rust|python`.
 
 use std::io::Write;
 
@@ -19,10 +19,14 @@ use crate::region_arg::RegionArg;
 Examples:
   shm codegen such_foo --lang rust > src/foo.rs
   shm codegen /tmp/suchfoo --lang python > foo.py
+  shm codegen such_foo --lang c > foo.h
 
 Rust: `#[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]`
 `#[repr(C)]` structs (no `Default` where an array is longer than 32).
-Python: `shm.Struct` classes, arrays as `shm.array(shm.u16, 4)`.")]
+Python: `shm.Struct` classes, arrays as `shm.array(shm.u16, 4)`.
+C: a self-contained header: the struct, `_Static_assert`s on its size and
+every offset, the layout fingerprint, and the declarations of the C
+functions of `shm-ffi` (link `libshm_ffi`).")]
 pub struct Args {
     /// A file path (it contains a `/`) or a POSIX shm name
     #[arg(value_parser = RegionArg::parser())]
@@ -34,6 +38,7 @@ pub struct Args {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Lang {
+    C,
     Rust,
     Python,
 }
@@ -42,6 +47,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<()> {
     let region = args.region.open_read_only()?;
     let root = region.schema().root();
     let declaration = match args.lang {
+        Lang::C => Ok(shm_ffi::c_declaration(region.schema())),
         Lang::Rust => codegen::rust::declare(root),
         Lang::Python => codegen::python::declare(root),
     }

@@ -37,6 +37,9 @@ mod format {
     pub const MAGIC: &[u8; 8] = b"SHMSTATE";
     pub const HEADER_LEN: usize = 128;
     pub const FORMAT_OFFSET: usize = 8;
+    /// The region format this library writes (2: a journal of changed
+    /// ranges).
+    pub const FORMAT: u32 = 2;
     pub const STATE_OFFSET: usize = 16;
     pub const STATE_INITIALISING: u32 = 1;
     pub const CHECKSUM_OFFSET: usize = 120;
@@ -124,14 +127,14 @@ fn make_region<T: SharedState>(path: &Path) -> Vec<u8> {
 }
 
 /// Whether opening may legitimately write to a file that holds `bytes`:
-/// it is empty, or a region of ours (magic, format 1) in the
+/// it is empty, or a region of ours (magic, this format) in the
 /// `INITIALISING` state, which a creator killed half-way leaves and the
 /// next opener initialises again.
 fn may_be_initialised(bytes: &[u8]) -> bool {
     bytes.is_empty()
         || (bytes.len() >= format::HEADER_LEN
             && bytes.starts_with(format::MAGIC)
-            && read_u32(bytes, format::FORMAT_OFFSET) == 1
+            && read_u32(bytes, format::FORMAT_OFFSET) == format::FORMAT
             && read_u32(bytes, format::STATE_OFFSET) == format::STATE_INITIALISING)
 }
 

@@ -19,10 +19,8 @@
 //! window is at most 1% of the wait's timeout, so a wait that times out
 //! burns at most 1% of the time it waited.
 
-use std::hint::spin_loop;
-use std::sync::atomic::Ordering::{Acquire, SeqCst};
-use std::time::{Duration, Instant};
-
+use super::atomics::Ordering::{Acquire, SeqCst};
+use super::time::{spin_loop, yield_now, Duration, Instant};
 use super::SyncArea;
 use crate::os;
 
@@ -56,8 +54,13 @@ fn wake_all(area: &SyncArea) {
     os::futex_wake(&area.change_futex, i32::MAX);
 }
 
-/// The longest a waiter spins before it sleeps.
-const SPIN_WINDOW: Duration = Duration::from_micros(5);
+/// The longest a waiter spins before it sleeps. None under loom: the spin
+/// only looks at the version, and has no part in the wake-up argument.
+const SPIN_WINDOW: Duration = if cfg!(loom) {
+    Duration::ZERO
+} else {
+    Duration::from_micros(5)
+};
 /// Within the window, how long it spins without yielding the CPU: past this
 /// the other side is likely descheduled, or on this very CPU, and a yield
 /// lets it run.
@@ -85,7 +88,7 @@ pub(crate) fn spin_until_changed(area: &SyncArea, seen: u64, timeout: Duration) 
                 return None;
             }
             if spent >= SPIN_PURE {
-                std::thread::yield_now();
+                yield_now();
                 continue;
             }
         }

@@ -34,15 +34,13 @@
 //! leaves. So no reader ever waits on a writer for more than a liveness
 //! period, whatever became of it.
 
-use std::hint::spin_loop;
-use std::sync::atomic::fence;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::time::{Duration, Instant};
-
+use super::atomics::fence;
+use super::atomics::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use super::journal::{self, Entry};
 use super::lock::{self, LockGuard};
 use super::owner::ObjectId;
 use super::runs::{self, Changes, Run};
+use super::time::{self, spin_loop, Duration, Instant};
 use super::{atomic_copy, change, SyncArea};
 
 /// Where a region's payload and journal are, and how the payload splits
@@ -61,8 +59,9 @@ pub(crate) struct PayloadLayout<'a> {
     pub writable: bool,
 }
 
-/// Spins on an odd sequence before checking on the writer.
-const SPINS: u32 = 2_000;
+/// Spins on an odd sequence before checking on the writer. One under loom,
+/// as for the lock's spins.
+const SPINS: u32 = if cfg!(loom) { 1 } else { 2_000 };
 
 /// Copies a consistent payload of `len` bytes into `out`. `layout` builds
 /// the full description of the region, needed only on the cold path where a
@@ -134,7 +133,7 @@ impl PayloadLayout<'_> {
                     return Some(out);
                 }
             }
-            std::thread::sleep(Duration::from_micros(50));
+            time::sleep(Duration::from_micros(50));
         }
     }
 
@@ -205,6 +204,7 @@ impl PayloadLayout<'_> {
         // SAFETY: the journal is this payload's, 64-aligned, only accessed
         // atomically, and nobody else writes it: we hold the lock.
         unsafe { journal::write(self.journal, changes, old, new) };
+        crate::fault::pause_point("journal-written");
         self.area.journal_target.store(seq.wrapping_add(2), Release);
         crate::fault::pause_point("journal-committed");
         // SAFETY: `payload` is valid for `size` bytes, aligned for the
@@ -228,9 +228,11 @@ impl PayloadLayout<'_> {
     fn apply(&self, target: u64, store: impl FnOnce()) {
         self.area.seq.store(target.wrapping_sub(1), Relaxed);
         fence(Release);
+        crate::fault::pause_point("seq-odd");
         store();
         crate::fault::pause_point("half-applied");
         self.area.seq.store(target, Release);
+        crate::fault::pause_point("seq-even");
     }
 
     /// Completes or discards whatever a dead lock holder left, and wakes

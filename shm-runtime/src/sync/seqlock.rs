@@ -7,7 +7,8 @@
 //!    changed ranges, or whole copies when many fields changed).
 //! 2. Commit: `journal_target = s + 2` (`Release`: the journal is complete
 //!    before anyone can see it committed).
-//! 3. `seq = s + 1` (odd), `Release` fence, then store each scalar whose
+//! 3. `seq = s + 1` (odd; `Release`, so that a reader seeing it odd sees
+//!    the commit), `Release` fence, then store each scalar whose
 //!    bytes differ between old and new, and only those, each with one
 //!    atomic store of its own width.
 //! 4. `seq = s + 2` (`Release`), then retire: `journal_target = 0`.
@@ -148,6 +149,13 @@ impl PayloadLayout<'_> {
     /// the `Acquire` fence here: had any journal byte read here come from a
     /// later publish, the second load of `seq` would see it moved.
     ///
+    /// Nor can an entry be missed: `journal_target` goes back to 0 at every
+    /// retire, so its two loads agreeing proves nothing alone, but the odd
+    /// `seq` is stored `Release` after the commit (`apply`), so the first
+    /// load of `journal_target` sees this publish's commit or a later store,
+    /// and a later store, loaded `Acquire`, brings `seq`'s move past this
+    /// publish, which the second load of `seq` sees.
+    ///
     /// `out` holds `self.size` bytes.
     fn read_committed(&self, out: &mut [u8]) -> bool {
         let seq = self.area.seq.load(Acquire);
@@ -226,7 +234,9 @@ impl PayloadLayout<'_> {
     /// Steps 3 and 4: the odd sequence, the stores, the even sequence.
     #[inline(always)]
     fn apply(&self, target: u64, store: impl FnOnce()) {
-        self.area.seq.store(target.wrapping_sub(1), Relaxed);
+        // Release, not Relaxed: a reader that loads this odd value sees the
+        // commit before it (`read_committed`).
+        self.area.seq.store(target.wrapping_sub(1), Release);
         fence(Release);
         crate::fault::pause_point("seq-odd");
         store();

@@ -240,8 +240,17 @@ fn check(name: &str, preemptions: Option<usize>, f: impl Fn() + Sync + Send + 's
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = preemptions;
     }
-    builder.check(f);
-    eprintln!("loom model {name}: {:.2?}", started.elapsed());
+    let executions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = executions.clone();
+    builder.check(move || {
+        counter.fetch_add(1, Relaxed);
+        f();
+    });
+    let executions = executions.load(Relaxed);
+    eprintln!(
+        "loom model {name}: {executions} executions, {:.2?}",
+        started.elapsed()
+    );
 }
 
 /// The steps (fault pause points and cell stores) of one update publishing

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite: every Rust test of the workspace (unit, compile-fail,
-# multi-process, C, property tests), then the Python package's tests in a
-# virtual environment of its own (.venv, git-ignored).
+# multi-process, C, property tests), the loom models of the sync protocols,
+# then the Python package's tests in a virtual environment of its own
+# (.venv, git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo test --workspace
+
+# The sync protocols' model checks (LOOM-NOTES.md): loom runs the real lock,
+# publish/recover and wait/wake code as simulated processes over every
+# interleaving within its bounds. About two minutes, the build included.
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+  cargo test -p shm-runtime --release --lib loom
 
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check maturin pytest mypy

@@ -7,7 +7,7 @@
 //! killed.
 //! Without the feature, [`pause_point`] compiles to nothing.
 
-#[cfg(feature = "fault-injection")]
+#[cfg(all(feature = "fault-injection", not(loom)))]
 pub(crate) fn pause_point(point: &str) {
     use std::io::Write;
     if std::env::var("SHM_RUNTIME_PAUSE_AT").is_ok_and(|p| p == point) {
@@ -21,6 +21,11 @@ pub(crate) fn pause_point(point: &str) {
     }
 }
 
-#[cfg(not(feature = "fault-injection"))]
+#[cfg(not(any(feature = "fault-injection", loom)))]
 #[inline(always)]
 pub(crate) fn pause_point(_point: &str) {}
+
+/// Under loom the pause points are steps of the model, where a simulated
+/// process can be made to die or stall (`sync::model`).
+#[cfg(loom)]
+pub(crate) use crate::sync::model::pause_point;

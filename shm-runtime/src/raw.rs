@@ -8,7 +8,7 @@
 
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, Ordering};
+
 use std::time::Duration;
 
 use crate::deadline::Deadline;
@@ -16,6 +16,7 @@ use crate::error::{Error, Location, Result};
 use crate::header::journal_len;
 use crate::os::{self, Access};
 use crate::region::Mapping;
+use crate::sync::atomics::{fence, Ordering};
 use crate::sync::lock::{self, LockGuard};
 use crate::sync::runs::{self, Changes, Run};
 use crate::sync::seqlock::{self, PayloadLayout};

@@ -405,11 +405,16 @@ pub(crate) fn lock_exclusive(
     }
 }
 
+// Under loom, the model's futex: the words are loom's atomics then.
+#[cfg(loom)]
+pub(crate) use crate::sync::model::{futex_wait, futex_wake};
+
 /// Sleeps while `word` holds `expected`, at most `timeout`. Returns when
 /// woken, when the value differs (at once), on a signal, or at the timeout;
 /// the caller re-checks its condition in every case. Not private
 /// (`FUTEX_PRIVATE_FLAG` left off): the word is in a `MAP_SHARED` mapping
 /// and the waker is another process.
+#[cfg(not(loom))]
 pub(crate) fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Duration) {
     // A relative timeout; clamped far below where the kernel's arithmetic
     // could overflow (callers loop and re-check anyway).
@@ -434,6 +439,7 @@ pub(crate) fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, tim
 }
 
 /// Wakes up to `count` waiters of `word`, in any process.
+#[cfg(not(loom))]
 pub(crate) fn futex_wake(word: &std::sync::atomic::AtomicU32, count: i32) {
     // SAFETY: FUTEX_WAKE only uses `word` as a key (its address); it never
     // writes user memory. A failure can only mean no waiter was woken,

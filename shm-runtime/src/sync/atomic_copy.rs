@@ -26,8 +26,8 @@
 //! does (above), and crossbeam's `AtomicCell` and the `atomic-memcpy` crate
 //! rely on the same. DESIGN.md states this deviation.
 
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8};
+use super::atomics::Ordering::Relaxed;
+use super::atomics::Word;
 
 /// Copies `len` bytes from shared memory at `src` to private memory at `dst`.
 ///
@@ -39,7 +39,9 @@ use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8};
 #[inline(always)]
 pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     let mut at = 0;
-    #[cfg(target_arch = "x86_64")]
+    // Not under loom, which cannot see inside assembly: the model copies
+    // word by word, each word one load per field (`model`).
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
     {
         if len >= 64 && std::arch::is_x86_feature_detected!("avx") {
             // SAFETY: the caller's promise; the whole 64-byte blocks fit in
@@ -54,28 +56,28 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     // `at + width <= len` keeps it in bounds. `dst` may be unaligned.
     while at + 8 <= len {
         // SAFETY: in bounds and aligned (above); atomic-only access promised.
-        let word = unsafe { (*src.add(at).cast::<AtomicU64>()).load(Relaxed) };
+        let word = unsafe { u64::load(src.add(at), Relaxed) };
         // SAFETY: `dst` is valid for `len` bytes; unaligned write.
         unsafe { dst.add(at).cast::<u64>().write_unaligned(word) };
         at += 8;
     }
     if at + 4 <= len {
         // SAFETY: as above.
-        let word = unsafe { (*src.add(at).cast::<AtomicU32>()).load(Relaxed) };
+        let word = unsafe { u32::load(src.add(at), Relaxed) };
         // SAFETY: as above.
         unsafe { dst.add(at).cast::<u32>().write_unaligned(word) };
         at += 4;
     }
     if at + 2 <= len {
         // SAFETY: as above.
-        let word = unsafe { (*src.add(at).cast::<AtomicU16>()).load(Relaxed) };
+        let word = unsafe { u16::load(src.add(at), Relaxed) };
         // SAFETY: as above.
         unsafe { dst.add(at).cast::<u16>().write_unaligned(word) };
         at += 2;
     }
     if at < len {
         // SAFETY: as above.
-        unsafe { *dst.add(at) = (*src.add(at).cast::<AtomicU8>()).load(Relaxed) };
+        unsafe { *dst.add(at) = u8::load(src.add(at), Relaxed) };
     }
 }
 
@@ -94,7 +96,7 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// As [`load`], for `bytes` bytes, and the CPU supports AVX (without it the
 /// instructions fault, and the loads are not documented as atomic).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(loom)))]
 #[inline(always)]
 unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
     // SAFETY: the loop reads `src[0..bytes]` with aligned 16-byte loads
@@ -149,34 +151,43 @@ pub(crate) unsafe fn store(dst: *const u8, src: *const u8, len: usize) {
     while at + 8 <= len {
         // SAFETY: in bounds and aligned (above); atomic-only access promised.
         unsafe {
-            (*dst.add(at).cast::<AtomicU64>())
-                .store(src.add(at).cast::<u64>().read_unaligned(), Relaxed)
+            u64::store(
+                dst.add(at),
+                src.add(at).cast::<u64>().read_unaligned(),
+                Relaxed,
+            )
         };
         at += 8;
     }
     if at + 4 <= len {
         // SAFETY: as above.
         unsafe {
-            (*dst.add(at).cast::<AtomicU32>())
-                .store(src.add(at).cast::<u32>().read_unaligned(), Relaxed)
+            u32::store(
+                dst.add(at),
+                src.add(at).cast::<u32>().read_unaligned(),
+                Relaxed,
+            )
         };
         at += 4;
     }
     if at + 2 <= len {
         // SAFETY: as above.
         unsafe {
-            (*dst.add(at).cast::<AtomicU16>())
-                .store(src.add(at).cast::<u16>().read_unaligned(), Relaxed)
+            u16::store(
+                dst.add(at),
+                src.add(at).cast::<u16>().read_unaligned(),
+                Relaxed,
+            )
         };
         at += 2;
     }
     if at < len {
         // SAFETY: as above.
-        unsafe { (*dst.add(at).cast::<AtomicU8>()).store(*src.add(at), Relaxed) };
+        unsafe { u8::store(dst.add(at), *src.add(at), Relaxed) };
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     #[test]
     fn round_trips_every_length() {

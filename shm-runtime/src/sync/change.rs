@@ -7,11 +7,13 @@
 //! its own: the sequence stores of the publish do it.
 //!
 //! Waking costs a system call only when someone waits: a waiter registers
-//! in `change_waiters` before it reads the futex word and re-checks the
-//! version; a writer moves the version, then passes a `SeqCst` barrier (the
-//! unlock's swap, or an explicit fence) before it reads `change_waiters`.
-//! So either the writer sees the waiter (and bumps the futex word and wakes
-//! it), or the waiter's re-check sees the new version (and does not sleep).
+//! in `change_waiters`, passes a `SeqCst` fence, then reads the futex word
+//! and re-checks the version; a writer moves the version, then passes a
+//! `SeqCst` fence (`notify`: its `SeqCst` increment) before it reads
+//! `change_waiters`. Of two `SeqCst` fences one comes first in their single
+//! total order, so either the writer sees the waiter (and bumps the futex
+//! word and wakes it), or the waiter's re-check sees the new version (and
+//! does not sleep).
 //!
 //! Before it registers and sleeps, a waiter spins for a short, bounded
 //! window ([`spin_until_changed`]): a reply that comes within microseconds
@@ -19,10 +21,9 @@
 //! window is at most 1% of the wait's timeout, so a wait that times out
 //! burns at most 1% of the time it waited.
 
-use std::hint::spin_loop;
-use std::sync::atomic::Ordering::{Acquire, SeqCst};
-use std::time::{Duration, Instant};
-
+use super::atomics::fence;
+use super::atomics::Ordering::{Acquire, SeqCst};
+use super::time::{spin_loop, yield_now, Duration, Instant};
 use super::SyncArea;
 use crate::os;
 
@@ -56,8 +57,13 @@ fn wake_all(area: &SyncArea) {
     os::futex_wake(&area.change_futex, i32::MAX);
 }
 
-/// The longest a waiter spins before it sleeps.
-const SPIN_WINDOW: Duration = Duration::from_micros(5);
+/// The longest a waiter spins before it sleeps. None under loom: the spin
+/// only looks at the version, and has no part in the wake-up argument.
+const SPIN_WINDOW: Duration = if cfg!(loom) {
+    Duration::ZERO
+} else {
+    Duration::from_micros(5)
+};
 /// Within the window, how long it spins without yielding the CPU: past this
 /// the other side is likely descheduled, or on this very CPU, and a yield
 /// lets it run.
@@ -85,7 +91,7 @@ pub(crate) fn spin_until_changed(area: &SyncArea, seen: u64, timeout: Duration) 
                 return None;
             }
             if spent >= SPIN_PURE {
-                std::thread::yield_now();
+                yield_now();
                 continue;
             }
         }
@@ -113,6 +119,12 @@ pub(crate) fn wait(area: &SyncArea, seen: u64, timeout: Duration) -> Option<u64>
             return None;
         }
         area.change_waiters.fetch_add(1, SeqCst);
+        // The waiter's half of the pair of barriers (module docs). C++20's
+        // rules for `SeqCst` accesses order the registration before the
+        // re-check without it, but fence against fence is the form every
+        // checker models (loom treats `SeqCst` accesses as `AcqRel`), and a
+        // fence costs nothing here, before a system call.
+        fence(SeqCst);
         let futex = area.change_futex.load(SeqCst);
         let again = (area.seq.load(SeqCst) / 2).wrapping_add(area.notifies.load(SeqCst));
         if again == seen {

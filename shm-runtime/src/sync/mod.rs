@@ -11,14 +11,28 @@
 //!   through atomics only.
 
 pub(crate) mod atomic_copy;
+pub(crate) mod atomics;
 pub(crate) mod change;
 pub(crate) mod journal;
 pub(crate) mod lock;
+#[cfg(all(loom, test))]
+mod loom_tests;
+#[cfg(loom)]
+pub(crate) mod model;
 pub(crate) mod owner;
 pub(crate) mod runs;
 pub(crate) mod seqlock;
+mod time;
 
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use atomics::{AtomicU32, AtomicU64};
+
+/// A word of padding between the groups: an atomic like its neighbours
+/// (all-zero bytes are a valid one); under loom a plain word, never touched,
+/// that need not be an object of the model.
+#[cfg(not(loom))]
+type Pad = AtomicU64;
+#[cfg(loom)]
+type Pad = u64;
 
 /// The mutable words of a region, at [`SYNC_OFFSET`] in its first page. All
 /// zero in a new region: sequence 0 (even, stable), no journal entry,
@@ -31,7 +45,7 @@ pub(crate) struct SyncArea {
     /// The sequence value a committed, not yet retired, journal entry
     /// publishes; 0 when the journal is idle.
     pub journal_target: AtomicU64,
-    _line0: [AtomicU64; 6],
+    _line0: [Pad; 6],
     /// How many times `notify` was called. The region's version is
     /// `seq / 2 + notifies`: it moves on every update, store and notify.
     pub notifies: AtomicU64,
@@ -39,7 +53,7 @@ pub(crate) struct SyncArea {
     pub change_futex: AtomicU32,
     /// How many processes are (about to be) asleep on `change_futex`.
     pub change_waiters: AtomicU32,
-    _line1: [AtomicU64; 6],
+    _line1: [Pad; 6],
     /// Writer lock: 0, or the owner's token (see [`owner`]) with bit 63
     /// set when another process waits.
     pub lock: AtomicU64,
@@ -52,12 +66,13 @@ pub(crate) struct SyncArea {
     /// thread see that it already holds the lock it asks for (`lock`).
     pub lock_thread: AtomicU64,
     pub lock_object: AtomicU64,
-    _line2: [AtomicU64; 4],
+    _line2: [Pad; 4],
 }
 
 /// Where the sync area starts in a region: right after the header.
 pub(crate) const SYNC_OFFSET: usize = crate::header::HEADER_LEN;
 
+#[cfg(not(loom))]
 const _: () = {
     assert!(size_of::<SyncArea>() == 192);
     assert!(std::mem::offset_of!(SyncArea, lock) == 128);
@@ -66,3 +81,25 @@ const _: () = {
     assert!(SYNC_OFFSET % align_of::<SyncArea>() == 0);
     assert!(SYNC_OFFSET + size_of::<SyncArea>() <= 4096);
 };
+
+#[cfg(all(loom, test))]
+impl SyncArea {
+    /// A new region's sync area, made of the model's atomics.
+    pub(crate) fn new() -> SyncArea {
+        SyncArea {
+            seq: AtomicU64::new(0),
+            journal_target: AtomicU64::new(0),
+            _line0: [0; 6],
+            notifies: AtomicU64::new(0),
+            change_futex: AtomicU32::new(0),
+            change_waiters: AtomicU32::new(0),
+            _line1: [0; 6],
+            lock: AtomicU64::new(0),
+            lock_futex: AtomicU32::new(0),
+            _lock_pad: AtomicU32::new(0),
+            lock_thread: AtomicU64::new(0),
+            lock_object: AtomicU64::new(0),
+            _line2: [0; 4],
+        }
+    }
+}

@@ -20,6 +20,10 @@
 //! lock lives in: see `DESIGN.md`, "Judging a lock holder", for why each
 //! verdict is safe.
 
+// Under loom the model's `current` and `liveness` stand in for this
+// module's, which are then unused.
+#![cfg_attr(loom, allow(dead_code, unused_imports))]
+
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
@@ -91,8 +95,12 @@ pub(crate) fn pid_of(token: u64) -> u32 {
     ((token & OWNER_MASK) >> 32) as u32
 }
 
+#[cfg(loom)]
+pub(crate) use super::model::{current, liveness};
+
 /// This process's token, computed once per process (and again in a forked
 /// child, see [`reset_after_fork`]).
+#[cfg(not(loom))]
 #[inline]
 pub(crate) fn current() -> u64 {
     match CURRENT.load(Ordering::Relaxed) {
@@ -170,6 +178,7 @@ fn is_verifiable(token: u64) -> bool {
 /// the same token, except for an owner judged by its memory map, which can
 /// map the object later; `lock` guards against that by judging again after
 /// it took the lock.
+#[cfg(not(loom))]
 pub(crate) fn liveness(token: u64, object: &ObjectId) -> Liveness {
     let token = token & OWNER_MASK;
     let pid = pid_of(token) as i32;
@@ -226,7 +235,8 @@ fn names_another_process(token: u64, pid: i32, start_time: u64) -> bool {
     }
 }
 
-#[cfg(test)]
+// Real processes and /proc: not under loom, whose model replaces them.
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

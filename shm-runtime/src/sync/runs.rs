@@ -2,9 +2,8 @@
 //! private copy with another and storing what changed with atomics of
 //! exactly the fields' widths.
 
-use std::sync::atomic::Ordering::Release;
-use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8};
-
+use super::atomics::Ordering::Release;
+use super::atomics::Word;
 use crate::layout::TypeInfo;
 
 /// `count` scalars of `width` bytes each, back to back from `offset`.
@@ -87,10 +86,10 @@ pub(crate) unsafe fn store_changed(dst: *const u8, runs: &[Run], old: &[u8], new
         // (the struct is `repr(C)` and `dst` aligned like it).
         changed |= unsafe {
             match run.width {
-                1 => store_run::<AtomicU8, u8>(dst, run, old, new),
-                2 => store_run::<AtomicU16, u16>(dst, run, old, new),
-                4 => store_run::<AtomicU32, u32>(dst, run, old, new),
-                8 => store_run::<AtomicU64, u64>(dst, run, old, new),
+                1 => store_run::<u8>(dst, run, old, new),
+                2 => store_run::<u16>(dst, run, old, new),
+                4 => store_run::<u32>(dst, run, old, new),
+                8 => store_run::<u64>(dst, run, old, new),
                 _ => false,
             }
         };
@@ -322,10 +321,10 @@ unsafe fn store_one(dst: *const u8, at: usize, width: usize, src: &[u8]) {
         let from = src.as_ptr().add(at);
         let to = dst.add(at);
         match width {
-            1 => (*to.cast::<AtomicU8>()).store(*from, Release),
-            2 => (*to.cast::<AtomicU16>()).store(from.cast::<u16>().read_unaligned(), Release),
-            4 => (*to.cast::<AtomicU32>()).store(from.cast::<u32>().read_unaligned(), Release),
-            8 => (*to.cast::<AtomicU64>()).store(from.cast::<u64>().read_unaligned(), Release),
+            1 => u8::store(to, *from, Release),
+            2 => u16::store(to, from.cast::<u16>().read_unaligned(), Release),
+            4 => u32::store(to, from.cast::<u32>().read_unaligned(), Release),
+            8 => u64::store(to, from.cast::<u64>().read_unaligned(), Release),
             _ => {}
         }
     }
@@ -349,34 +348,12 @@ pub(crate) fn overlay_changed(out: &mut [u8], runs: &[Run], old: &[u8], new: &[u
     }
 }
 
-/// An atomic the width of a scalar, for [`store_run`].
-trait StoreAtomic<V> {
-    fn store_release(&self, value: V);
-}
-
-macro_rules! store_atomic {
-    ($($atomic:ident $v:ident),*) => {$(
-        impl StoreAtomic<$v> for $atomic {
-            #[inline(always)]
-            fn store_release(&self, value: $v) {
-                self.store(value, Release)
-            }
-        }
-    )*};
-}
-store_atomic!(AtomicU8 u8, AtomicU16 u16, AtomicU32 u32, AtomicU64 u64);
-
 /// # Safety
 ///
 /// `run` lies inside `dst`, `old` and `new`; `dst + run.offset` is aligned
 /// to `V` and only accessed atomically.
 #[inline(always)]
-unsafe fn store_run<A: StoreAtomic<V>, V: Copy + PartialEq>(
-    dst: *const u8,
-    run: &Run,
-    old: &[u8],
-    new: &[u8],
-) -> bool {
+unsafe fn store_run<V: Word>(dst: *const u8, run: &Run, old: &[u8], new: &[u8]) -> bool {
     let mut changed = false;
     for i in 0..run.count {
         let at = run.offset + i * size_of::<V>();
@@ -390,9 +367,9 @@ unsafe fn store_run<A: StoreAtomic<V>, V: Copy + PartialEq>(
         };
         if o != n {
             changed = true;
-            // SAFETY: aligned and in bounds (the caller's promise); `A` has
-            // the size of `V` and is only accessed atomically.
-            unsafe { (*dst.add(at).cast::<A>()).store_release(n) };
+            // SAFETY: aligned and in bounds (the caller's promise), only
+            // accessed atomically.
+            unsafe { V::store(dst.add(at), n, Release) };
         }
     }
     changed

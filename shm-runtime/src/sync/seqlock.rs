@@ -7,7 +7,8 @@
 //!    changed ranges, or whole copies when many fields changed).
 //! 2. Commit: `journal_target = s + 2` (`Release`: the journal is complete
 //!    before anyone can see it committed).
-//! 3. `seq = s + 1` (odd), `Release` fence, then store each scalar whose
+//! 3. `seq = s + 1` (odd; `Release`, so that a reader seeing it odd sees
+//!    the commit), `Release` fence, then store each scalar whose
 //!    bytes differ between old and new, and only those, each with one
 //!    atomic store of its own width.
 //! 4. `seq = s + 2` (`Release`), then retire: `journal_target = 0`.
@@ -34,15 +35,13 @@
 //! leaves. So no reader ever waits on a writer for more than a liveness
 //! period, whatever became of it.
 
-use std::hint::spin_loop;
-use std::sync::atomic::fence;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::time::{Duration, Instant};
-
+use super::atomics::fence;
+use super::atomics::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use super::journal::{self, Entry};
 use super::lock::{self, LockGuard};
 use super::owner::ObjectId;
 use super::runs::{self, Changes, Run};
+use super::time::{self, spin_loop, Duration, Instant};
 use super::{atomic_copy, change, SyncArea};
 
 /// Where a region's payload and journal are, and how the payload splits
@@ -61,8 +60,9 @@ pub(crate) struct PayloadLayout<'a> {
     pub writable: bool,
 }
 
-/// Spins on an odd sequence before checking on the writer.
-const SPINS: u32 = 2_000;
+/// Spins on an odd sequence before checking on the writer. One under loom,
+/// as for the lock's spins.
+const SPINS: u32 = if cfg!(loom) { 1 } else { 2_000 };
 
 /// Copies a consistent payload of `len` bytes into `out`. `layout` builds
 /// the full description of the region, needed only on the cold path where a
@@ -134,7 +134,7 @@ impl PayloadLayout<'_> {
                     return Some(out);
                 }
             }
-            std::thread::sleep(Duration::from_micros(50));
+            time::sleep(Duration::from_micros(50));
         }
     }
 
@@ -148,6 +148,13 @@ impl PayloadLayout<'_> {
     /// passes a `Release` fence before it does (`publish`), which pairs with
     /// the `Acquire` fence here: had any journal byte read here come from a
     /// later publish, the second load of `seq` would see it moved.
+    ///
+    /// Nor can an entry be missed: `journal_target` goes back to 0 at every
+    /// retire, so its two loads agreeing proves nothing alone, but the odd
+    /// `seq` is stored `Release` after the commit (`apply`), so the first
+    /// load of `journal_target` sees this publish's commit or a later store,
+    /// and a later store, loaded `Acquire`, brings `seq`'s move past this
+    /// publish, which the second load of `seq` sees.
     ///
     /// `out` holds `self.size` bytes.
     fn read_committed(&self, out: &mut [u8]) -> bool {
@@ -205,6 +212,7 @@ impl PayloadLayout<'_> {
         // SAFETY: the journal is this payload's, 64-aligned, only accessed
         // atomically, and nobody else writes it: we hold the lock.
         unsafe { journal::write(self.journal, changes, old, new) };
+        crate::fault::pause_point("journal-written");
         self.area.journal_target.store(seq.wrapping_add(2), Release);
         crate::fault::pause_point("journal-committed");
         // SAFETY: `payload` is valid for `size` bytes, aligned for the
@@ -226,11 +234,15 @@ impl PayloadLayout<'_> {
     /// Steps 3 and 4: the odd sequence, the stores, the even sequence.
     #[inline(always)]
     fn apply(&self, target: u64, store: impl FnOnce()) {
-        self.area.seq.store(target.wrapping_sub(1), Relaxed);
+        // Release, not Relaxed: a reader that loads this odd value sees the
+        // commit before it (`read_committed`).
+        self.area.seq.store(target.wrapping_sub(1), Release);
         fence(Release);
+        crate::fault::pause_point("seq-odd");
         store();
         crate::fault::pause_point("half-applied");
         self.area.seq.store(target, Release);
+        crate::fault::pause_point("seq-even");
     }
 
     /// Completes or discards whatever a dead lock holder left, and wakes

@@ -70,8 +70,10 @@ pub(crate) struct Follower {
     key: String,
     location: Location,
     region: Option<Region>,
-    /// The publisher's schema, as sent and as parsed.
-    schema: Option<(Vec<u8>, Schema)>,
+    /// The local region's fingerprint (computed once: it hashes the schema).
+    region_fingerprint: u64,
+    /// The publisher's schema, as sent and as parsed, and its fingerprint.
+    schema: Option<(Vec<u8>, Schema, u64)>,
     /// The publisher's state at `status.seq`: what deltas apply to.
     known: Vec<u8>,
     retired: VecDeque<u64>,
@@ -92,6 +94,7 @@ impl Follower {
             key: key.to_owned(),
             location,
             region: None,
+            region_fingerprint: 0,
             schema: None,
             known: Vec::new(),
             retired: VecDeque::new(),
@@ -107,6 +110,7 @@ impl Follower {
     /// publisher's layout.
     pub(crate) fn into_region(key: &str, region: Region) -> Follower {
         let mut follower = Follower::at(key, region.location().clone());
+        follower.region_fingerprint = region.schema().fingerprint();
         follower.region = Some(region);
         follower
     }
@@ -180,15 +184,18 @@ impl Follower {
 
     fn apply_full(&mut self, header: &Header, schema: Option<&[u8]>, state: &[u8]) -> Outcome {
         if let Some(json) = schema {
-            if self.schema.as_ref().is_none_or(|(seen, _)| seen != json) {
+            if self.schema.as_ref().is_none_or(|(seen, _, _)| seen != json) {
                 match Schema::from_json(json) {
-                    Ok(parsed) => self.schema = Some((json.to_vec(), parsed)),
+                    Ok(parsed) => {
+                        let fingerprint = parsed.fingerprint();
+                        self.schema = Some((json.to_vec(), parsed, fingerprint));
+                    }
                     Err(e) => return Outcome::Invalid(format!("the publisher's schema: {e}")),
                 }
             }
         }
-        let schema = match &self.schema {
-            Some((_, s)) if s.fingerprint() == header.fingerprint => s.clone(),
+        let size = match &self.schema {
+            Some((_, s, fingerprint)) if *fingerprint == header.fingerprint => s.size(),
             Some(_) | None => {
                 if schema.is_some() {
                     return Outcome::Invalid(
@@ -201,14 +208,13 @@ impl Follower {
                 return Outcome::Ahead;
             }
         };
-        if schema.size() != state.len() {
+        if size != state.len() {
             return Outcome::Invalid(format!(
-                "a state of {} bytes for a struct of {}",
-                state.len(),
-                schema.size()
+                "a state of {} bytes for a struct of {size}",
+                state.len()
             ));
         }
-        if let Err(e) = self.open_region(&schema, state) {
+        if let Err(e) = self.open_region(header.fingerprint, state) {
             return self.fail(e);
         }
         self.known.clear();
@@ -232,10 +238,7 @@ impl Follower {
     }
 
     fn apply_delta(&mut self, header: &Header, ranges: Ranges<'_>) -> Outcome {
-        let fits = self
-            .region
-            .as_ref()
-            .is_some_and(|r| r.schema().fingerprint() == header.fingerprint);
+        let fits = self.region.is_some() && self.region_fingerprint == header.fingerprint;
         if !fits || self.known.len() != header.size as usize {
             // Same epoch, so the same layout as the state held: a
             // publisher that lies. Ask for the whole state.
@@ -307,22 +310,34 @@ impl Follower {
             .any(|payload| Message::decode(payload).is_ok_and(|m| Some(m.header.epoch) == epoch))
     }
 
-    /// Opens (or creates) the local region for `schema`, or checks that
-    /// the one open has its layout.
-    fn open_region(&mut self, schema: &Schema, state: &[u8]) -> Result<(), BridgeError> {
+    /// Opens (or creates) the local region for the publisher's schema
+    /// (which has `fingerprint`), or checks that the one open has its
+    /// layout.
+    fn open_region(&mut self, fingerprint: u64, state: &[u8]) -> Result<(), BridgeError> {
+        if self.region.is_some() && self.region_fingerprint == fingerprint {
+            return Ok(());
+        }
+        // Only reached with the schema of `fingerprint` (see `apply_full`);
+        // cloned only here, when a region is opened or refused.
+        let Some((_, schema, _)) = &self.schema else {
+            return Err(BridgeError::LayoutMismatch {
+                key: self.key.clone(),
+                detail: "the publisher sent no schema for its layout".to_owned(),
+            });
+        };
+        let schema = schema.clone();
         if let Some(region) = &self.region {
-            if region.schema().fingerprint() == schema.fingerprint() {
-                return Ok(());
-            }
-            return Err(self.mismatch(region, schema));
+            return Err(self.mismatch(region, &schema));
         }
         let mut options = RegionOptions::new();
-        options.schema(schema.clone()).initial(state.to_vec());
+        options.schema(schema).initial(state.to_vec());
         let opened = match &self.location {
             Location::File(path) => options.open_file(path),
             Location::Shm(name) => options.open_shm(name),
         };
-        self.region = Some(opened.map_err(|e| BridgeError::region(&self.key, e))?);
+        let region = opened.map_err(|e| BridgeError::region(&self.key, e))?;
+        self.region_fingerprint = region.schema().fingerprint();
+        self.region = Some(region);
         Ok(())
     }
 

@@ -23,7 +23,7 @@ use zenoh::{Session, Wait};
 
 use crate::config::parse_key;
 use crate::error::BridgeError;
-use crate::follow::{Follower, MirrorStatus};
+use crate::follow::{Follower, MirrorStatus, Outcome};
 use crate::publisher::{lock, region_of};
 
 /// Options of a [`Mirror`].
@@ -315,12 +315,19 @@ fn take_failure(follower: &mut Follower, key: &OwnedKeyExpr) -> Option<BridgeErr
 }
 
 impl Core {
-    /// A payload from the subscription or a reply.
+    /// A payload from the subscription or a reply. The waiting threads are
+    /// woken only for what they wait for (a full state wanted, a failure, a
+    /// publisher followed for the first time): not for every state.
     fn receive(&self, payload: &[u8]) {
         let mut follower = lock(&self.follower);
-        follower.receive(payload);
+        let epoch = follower.status.epoch;
+        let outcome = follower.receive(payload);
+        let news =
+            follower.status.epoch != epoch || matches!(outcome, Outcome::Ahead | Outcome::Failed);
         drop(follower);
-        self.changed.notify_all();
+        if news {
+            self.changed.notify_all();
+        }
     }
 
     /// A publisher appeared: ask it for the whole state now.

@@ -8,7 +8,8 @@
 //!   or two networks joined): the newer of two stops.
 //! - a Zenoh publisher on `KEY` that sends each new state: a delta of byte
 //!   ranges against the state before when that is smaller, the whole state
-//!   otherwise, and a heartbeat when idle;
+//!   otherwise, and a heartbeat when idle (so a mirror that lost a message
+//!   notices within a heartbeat interval);
 //! - a queryable on `KEY` that answers any mirror's query with the latest
 //!   state sent, whole, with the schema: how a mirror that starts late,
 //!   lost a message or reconnects gets the current state at once.
@@ -162,9 +163,14 @@ impl Publisher {
             });
         }
 
+        // Block, not Drop: a state is never dropped on the way out. While a
+        // slow link makes `put` wait, changes pile up in the region, and
+        // the next send carries the latest state: a slow mirror gets fewer
+        // states, never a stale last one. Express: each state leaves at
+        // once instead of waiting to be batched with others.
         let publisher = session
             .declare_publisher(key.clone())
-            .congestion_control(CongestionControl::Drop)
+            .congestion_control(CongestionControl::Block)
             .express(true)
             .wait()
             .map_err(|e| BridgeError::zenoh(&key, "declare the publisher", e))?;

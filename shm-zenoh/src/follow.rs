@@ -37,7 +37,8 @@ pub struct MirrorStatus {
     pub epoch: Option<u64>,
     /// The number of the state held.
     pub seq: u64,
-    /// States applied (each one `update` of the local region).
+    /// States applied: each with one `update` of the local region, or
+    /// none when the region already held it.
     pub applied: u64,
     /// Messages dropped as stale or duplicate.
     pub dropped: u64,
@@ -76,6 +77,8 @@ pub(crate) struct Follower {
     schema: Option<(Vec<u8>, Schema, u64)>,
     /// The publisher's state at `status.seq`: what deltas apply to.
     known: Vec<u8>,
+    /// The local struct, to compare with `known`.
+    scratch: Vec<u8>,
     retired: VecDeque<u64>,
     ahead: VecDeque<Vec<u8>>,
     /// A full state is wanted (no state yet, or a gap).
@@ -97,6 +100,7 @@ impl Follower {
             region_fingerprint: 0,
             schema: None,
             known: Vec::new(),
+            scratch: Vec::new(),
             retired: VecDeque::new(),
             ahead: VecDeque::new(),
             want_full: true,
@@ -255,11 +259,20 @@ impl Follower {
         Outcome::Applied
     }
 
-    /// Makes the local struct equal to `known`: one update.
+    /// Makes the local struct equal to `known`: one update, or none when
+    /// it already is (a state that changed only the publisher's version).
+    /// Not moving the version then also ends the echo a mirror into the
+    /// very region its publisher serves would make: every version move
+    /// is a state to send.
     fn write_known(&mut self) -> Result<(), Outcome> {
         let Some(region) = &self.region else {
             return Err(Outcome::Dropped("no local region yet"));
         };
+        self.scratch.resize(self.known.len(), 0);
+        if region.snapshot_into(&mut self.scratch).is_ok() && self.scratch == self.known {
+            self.status.applied += 1;
+            return Ok(());
+        }
         let known = &self.known;
         match region.update(|bytes| bytes.copy_from_slice(known)) {
             Ok(()) => {
@@ -529,6 +542,23 @@ mod tests {
         assert!(matches!(f.receive(&late), Outcome::Dropped(_)));
         assert_eq!(value(&f), Foo { bar: 7, baz: 7 });
         assert_eq!(f.status.epochs, 2);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_state_the_region_already_holds_moves_no_version() {
+        let path = scratch_path("same");
+        let mut f = Follower::at("k", Location::File(path.clone()));
+        let mut s = Sender::new(10, Schema::of::<Foo>());
+        assert_eq!(f.receive(&s.full(1, 2)), Outcome::Applied);
+        let version = f.region().unwrap().version();
+        // The publisher's version moved, its bytes did not: an empty delta.
+        let same = s.delta(1);
+        assert_eq!(f.receive(&same), Outcome::Applied);
+        assert_eq!(f.status.seq, 2);
+        assert_eq!(f.region().unwrap().version(), version);
+        assert_eq!(f.receive(&s.delta(4)), Outcome::Applied);
+        assert!(f.region().unwrap().version() > version);
         let _ = std::fs::remove_file(path);
     }
 

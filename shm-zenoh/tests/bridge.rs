@@ -253,3 +253,30 @@ fn a_second_publisher_on_the_same_key_is_refused() {
         as_bytes(&foo.snapshot()),
     );
 }
+
+/// A mirror pointed at the very region its publisher serves (a
+/// misconfiguration) must not echo: a state the region already holds moves
+/// no version, so the publisher has nothing new to send.
+#[test]
+fn a_mirror_of_the_published_region_itself_does_not_echo() {
+    let a = Host::new();
+    let foo = publisher_region(&a);
+    let _publisher = publish(&a, "shm-test/echo", &[17471], &[]);
+    let mut mirror = Bridge::start("mirror", &a.region(), "shm-test/echo", &[17472], &[17471]);
+    mirror.wait_line("holds the state");
+    foo.update(|f| f.bar = 5);
+    // Count version moves until the region has been quiet for 300 ms: an
+    // echo would move it thousands of times a second, without end.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let mut seen = foo.version();
+    let mut moves = 0;
+    while let Ok(version) = foo.wait_for_change(seen, std::time::Duration::from_millis(300)) {
+        seen = version;
+        moves += 1;
+        assert!(
+            std::time::Instant::now() < deadline && moves < 100,
+            "the version keeps moving: {moves} moves"
+        );
+    }
+    assert_eq!(foo.snapshot().bar, 5);
+}

@@ -280,3 +280,48 @@ fn a_mirror_of_the_published_region_itself_does_not_echo() {
     }
     assert_eq!(foo.snapshot().bar, 5);
 }
+
+/// `--config FILE` takes a Zenoh JSON5 configuration: here it alone says
+/// where the publisher listens.
+#[test]
+fn a_zenoh_configuration_file_is_used() {
+    let (a, b) = (Host::new(), Host::new());
+    let foo = publisher_region(&a);
+    let config = a.dir.path().join("zenoh.json5");
+    std::fs::write(
+        &config,
+        r#"{ mode: "peer", listen: { endpoints: ["tcp/127.0.0.1:17481"] },
+             scouting: { multicast: { enabled: false } } }"#,
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let mut publisher = Bridge::start_with(
+        "publish",
+        &a.region(),
+        "shm-test/config",
+        &[],
+        &[],
+        &["--config", config],
+    );
+    publisher.wait_line("on key");
+    let _mirror = mirror(
+        &b,
+        "shm-test/config",
+        &[17482],
+        &[17481],
+        as_bytes(&foo.snapshot()),
+    );
+
+    // A file that is not there is named.
+    let mut broken = Bridge::start_with(
+        "publish",
+        &a.region(),
+        "shm-test/config-missing",
+        &[],
+        &[],
+        &["--config", "/nonexistent/zenoh.json5"],
+    );
+    let (status, said) = broken.wait_exit();
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(said.contains("/nonexistent/zenoh.json5"), "{said}");
+}

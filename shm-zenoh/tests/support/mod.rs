@@ -81,8 +81,24 @@ impl Bridge {
         listen: &[u16],
         connect: &[u16],
     ) -> Bridge {
+        Bridge::start_with(command, region, key, listen, connect, &[])
+    }
+
+    /// The same with more arguments (`--config FILE`).
+    pub fn start_with(
+        command: &str,
+        region: &Path,
+        key: &str,
+        listen: &[u16],
+        connect: &[u16],
+        extra: &[&str],
+    ) -> Bridge {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_shm-bridge"));
-        cmd.arg(command).arg(region).arg("--key").arg(key);
+        cmd.arg(command)
+            .arg(region)
+            .arg("--key")
+            .arg(key)
+            .args(extra);
         for port in listen {
             cmd.arg("--listen").arg(endpoint(*port));
         }

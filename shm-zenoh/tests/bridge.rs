@@ -325,3 +325,62 @@ fn a_zenoh_configuration_file_is_used() {
     assert_eq!(status.code(), Some(1), "{said}");
     assert!(said.contains("/nonexistent/zenoh.json5"), "{said}");
 }
+
+/// The network goes away (the mirror's host stops answering: SIGSTOP),
+/// long enough for the publisher to drop the link; changes are made
+/// meanwhile; when the host answers again the mirror reconnects and gets
+/// the current state at once. Zenoh's lease is 500 ms here (10 s by
+/// default), through `--config`.
+#[test]
+fn a_mirror_catches_up_after_the_network_went_away() {
+    use nix::sys::signal::{kill, Signal};
+    let (a, b) = (Host::new(), Host::new());
+    let foo = publisher_region(&a);
+    let config = a.dir.path().join("zenoh.json5");
+    std::fs::write(
+        &config,
+        r#"{ mode: "peer", scouting: { multicast: { enabled: false } },
+             transport: { link: { tx: { lease: 500 } } },
+             connect: { retry: { period_init_ms: 100, period_max_ms: 500, period_increase_factor: 2 } } }"#,
+    )
+    .unwrap();
+    let config = ["--config", config.to_str().unwrap()];
+    let mut publisher = Bridge::start_with(
+        "publish",
+        &a.region(),
+        "shm-test/network",
+        &[17491],
+        &[],
+        &config,
+    );
+    publisher.wait_line("on key");
+    let mirror = Bridge::start_with(
+        "mirror",
+        &b.region(),
+        "shm-test/network",
+        &[],
+        &[17491],
+        &config,
+    );
+    let region = open_when_created(&b.region());
+    wait_equal(&region, as_bytes(&foo.snapshot()));
+
+    let pid = nix::unistd::Pid::from_raw(mirror.child.id() as i32);
+    kill(pid, Signal::SIGSTOP).unwrap();
+    // The outage itself: three leases, so that the publisher drops the
+    // link and what follows is not merely queued for the mirror.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    foo.update(|f| {
+        f.bar = 4242;
+        f.samples[9] = 99;
+    });
+    foo.baz.set(-1);
+    kill(pid, Signal::SIGCONT).unwrap();
+    wait_equal(&region, as_bytes(&foo.snapshot()));
+    assert_eq!(
+        publisher.child.try_wait().unwrap(),
+        None,
+        "{:?}",
+        publisher.seen
+    );
+}

@@ -24,6 +24,7 @@ pub fn main(args: &[String]) {
         "spin2_ours" => spin2_ours(arg(1)),
         "futex_raw" => futex_raw(arg(1)),
         "notify_ours" => notify_ours(arg(1)),
+        "zenoh" => crate::rows::zenoh::child(&args[1..]),
         "fetch_add_raw" => {
             let ctl = RawSeg::open(arg(1));
             let counter: &AtomicU64 = ctl.at(CTL_COUNTER);

@@ -42,7 +42,10 @@ Rows: field_get field_set fetch_add_uncontended notify open_shm
   update_16 update_4k update_64k update_1m store_16 store_4k store_64k store_1m
   mmap_sync_read mmap_sync_write fetch_add_contended spin_pingpong
   wait_pingpong notify_pingpong notify_pingpong_samecpu wait_timeout_cpu
-  python_field_get python_field_set";
+  python_field_get python_field_set
+  zenoh_publish_now_p50 zenoh_publish_now_p99 zenoh_shm_publish_p50
+  zenoh_shm_publish_p99 zenoh_publish_now_vs_wake_p50 zenoh_throughput
+  zenoh_throughput_shm_publish (--filter zenoh: all of them)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -78,13 +81,14 @@ fn main() {
     }
 
     let mut rows: Vec<Comparison> = Vec::new();
-    let groups: [fn(&Cfg, &mut Vec<Comparison>); 6] = [
+    let groups: [fn(&Cfg, &mut Vec<Comparison>); 7] = [
         rows::local::rows,
         rows::whole::rows,
         rows::mmap_sync::rows,
         rows::ipc::rows,
         rows::wait_cpu::rows,
         rows::python::rows,
+        rows::zenoh::rows,
     ];
     for group in groups {
         let before = rows.len();

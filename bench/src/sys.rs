@@ -35,6 +35,25 @@ pub fn pin_to(cpu: usize) {
     }
 }
 
+/// Lets the calling process (and the threads and children it makes later)
+/// run on every online CPU again.
+pub fn unpin() {
+    // SAFETY: as in `pin_to`: plain data, CPU_SET within the set's size.
+    let failed = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for cpu in 0..online_cpus().min(libc::CPU_SETSIZE as usize) {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) != 0
+    };
+    if failed {
+        eprintln!(
+            "warning: sched_setaffinity(all) failed: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
 /// The CPUs online (not just those this process may run on).
 pub fn online_cpus() -> usize {
     // SAFETY: sysconf has no memory effects.
@@ -53,6 +72,33 @@ pub fn spawn_child(cpu: usize, mode: &str, args: &[&str]) -> Child {
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn child")
+}
+
+/// Like [`spawn_child`], with the child's standard input and output piped
+/// (the zenoh rows talk to their child through them).
+pub fn spawn_child_piped(cpu: Option<usize>, mode: &str, args: &[&str]) -> Child {
+    let mut command = Command::new(std::env::current_exe().expect("current_exe"));
+    command.arg("--child").arg(mode).args(args);
+    if let Some(cpu) = cpu {
+        command.env(CHILD_CPU_ENV, cpu.to_string());
+    }
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process of the
+/// machine, so a child can subtract a time the parent took.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec that clock_gettime writes.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Waits for a child and insists that it succeeded.

@@ -6,3 +6,4 @@ pub mod mmap_sync;
 pub mod python;
 pub mod wait_cpu;
 pub mod whole;
+pub mod zenoh;

@@ -1,0 +1,78 @@
+//! The same region kept in step on several machines, over Zenoh.
+//!
+//! A [`Publisher`] serves a region's state under a Zenoh key; a [`Mirror`]
+//! keeps a local region equal to it. `shm publish` and `shm mirror` are
+//! [`run_publish`] and [`run_mirror`].
+//!
+//! ```no_run
+//! use shm_runtime::SharedState;
+//! use shm_zenoh::{BridgeConfig, Mirror, MirrorOptions, PublishOptions, Publisher};
+//!
+//! #[derive(SharedState, Clone, Copy, Debug, Default)]
+//! #[repr(C)]
+//! struct Foo {
+//!     bar: i32,
+//!     baz: i32,
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Machine A: publish.
+//! let foo = Foo::open_file("/tmp/suchfoo")?;
+//! let session = BridgeConfig {
+//!     listen: vec!["tcp/0.0.0.0:7447".into()],
+//!     ..BridgeConfig::default()
+//! }
+//! .open_session()?;
+//! let publisher = Publisher::shared(&session, "demo/foo", &foo, PublishOptions::default())?;
+//! foo.update(|f| f.bar = 31337);
+//! publisher.publish_now()?; // or let its thread notice (at once for an update)
+//!
+//! // Machine B: mirror into a region of its own.
+//! let session = BridgeConfig {
+//!     connect: vec!["tcp/machine-a:7447".into()],
+//!     ..BridgeConfig::default()
+//! }
+//! .open_session()?;
+//! let foo = Foo::open_file("/tmp/suchfoo")?;
+//! let mirror = Mirror::shared(&session, "demo/foo", &foo, MirrorOptions::default())?;
+//! mirror.wait_synced(std::time::Duration::from_secs(5))?;
+//! println!("{}", foo.bar.get()); // 31337
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What is sent
+//!
+//! Every change: each version move (noticed at once by `wait_for_change`)
+//! and each field-level write (noticed by comparing snapshots every poll
+//! interval), as a numbered state: a sequence number within an epoch that
+//! changes when a publisher restarts. A state goes as a delta of byte
+//! ranges against the one before when that is smaller than the struct,
+//! whole otherwise; the wire format is in [`wire`]. Several updates made
+//! between two looks of the publisher's thread arrive as one state (the
+//! latest); [`Publisher::publish_now`] sends at once, from the thread
+//! that updated.
+//!
+//! # One writer per key
+//!
+//! A publisher claims its key with a Zenoh liveliness token; a second one
+//! is refused ([`BridgeError::PublisherExists`], naming the key). A mirror
+//! makes its local region equal to each state it applies, whole: a write
+//! made locally on a mirror lasts until the next state (the publisher's
+//! state wins).
+
+mod config;
+pub mod delta;
+mod error;
+mod follow;
+mod mirror;
+mod publisher;
+mod run;
+pub mod wire;
+
+pub use config::{parse_key, BridgeConfig};
+pub use error::BridgeError;
+pub use follow::MirrorStatus;
+pub use mirror::{Mirror, MirrorOptions, MirrorTarget};
+pub use publisher::{PublishOptions, Publisher};
+pub use run::{region_location, run_mirror, run_publish, stop_on_signals};

@@ -159,15 +159,16 @@ impl RawRegion {
     ///
     /// `size` is the payload's size (see `payload_layout`); `out` is valid
     /// for writes of `size` bytes.
+    /// Returns the sequence of the state copied (see `seqlock::read`).
     #[inline(always)]
-    pub(crate) unsafe fn read_into(&self, out: *mut u8, size: usize) {
+    pub(crate) unsafe fn read_into(&self, out: *mut u8, size: usize) -> u64 {
         // SAFETY: the payload is valid for `size` bytes, 64-aligned (checked
         // in `new`) and only accessed atomically; `out` is the caller's.
         unsafe {
             seqlock::read(self.sync(), self.payload.as_ptr(), out, size, || {
                 self.payload_layout(size)
             })
-        };
+        }
     }
 
     /// A consistent copy of the payload as a `T`, returned by value.
@@ -301,6 +302,12 @@ impl RawRegion {
             self.payload_layout(self.size).recover(&guard);
         }
         needed
+    }
+
+    /// The version of the state at (even) sequence `seq`, as
+    /// [`read_into`](Self::read_into) returns it.
+    pub(crate) fn version_at(&self, seq: u64) -> u64 {
+        change::version_at(self.sync(), seq)
     }
 
     pub(crate) fn version(&self) -> u64 {

@@ -344,18 +344,14 @@ impl Region {
     /// while updates land during the copy.
     pub fn snapshot_with_version(&self) -> (Vec<u8>, u64) {
         let mut bytes = vec![0u8; self.size()];
-        let mut version = self.version();
-        loop {
-            // SAFETY: `bytes` holds the payload's size.
-            unsafe { self.raw.read_into(bytes.as_mut_ptr(), self.size()) };
-            // The version only grows, so equal loads on both sides of the
-            // copy mean nothing moved it in between.
-            let after = self.version();
-            if after == version {
-                return (bytes, version);
-            }
-            version = after;
-        }
+        // SAFETY: `bytes` holds the payload's size.
+        let seq = unsafe { self.raw.read_into(bytes.as_mut_ptr(), self.size()) };
+        // The sequence of the state copied: that state's version, also when
+        // it came from a stuck publish's journal entry (whose version the
+        // region shows only once the publish ends). `notify` moves the
+        // version without changing a byte, so a later count still names
+        // this state.
+        (bytes, self.raw.version_at(seq))
     }
 
     /// Like [`snapshot`](Self::snapshot), into `out`.

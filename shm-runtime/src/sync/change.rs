@@ -34,6 +34,12 @@ pub(crate) fn current(area: &SyncArea) -> u64 {
     (seq / 2).wrapping_add(area.notifies.load(Acquire))
 }
 
+/// The version of the state at sequence `seq` (even), with the notifies
+/// counted now.
+pub(crate) fn version_at(area: &SyncArea, seq: u64) -> u64 {
+    (seq / 2).wrapping_add(area.notifies.load(Acquire))
+}
+
 /// Moves the version on by one and wakes every waiter. Returns the new
 /// version.
 pub(crate) fn notify(area: &SyncArea) -> u64 {

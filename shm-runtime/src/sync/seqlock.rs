@@ -68,6 +68,10 @@ const SPINS: u32 = if cfg!(loom) { 1 } else { 2_000 };
 /// the full description of the region, needed only on the cold path where a
 /// publish seems stuck.
 ///
+/// Returns the (even) sequence of the state copied: the sequence at which
+/// it was read, or, for the state a stuck publish's journal entry
+/// describes, the sequence that publish ends at.
+///
 /// # Safety
 ///
 /// `payload` is the region's payload: valid for `len` bytes, 64-aligned,
@@ -79,7 +83,7 @@ pub(crate) unsafe fn read<'a>(
     out: *mut u8,
     len: usize,
     layout: impl Fn() -> PayloadLayout<'a>,
-) {
+) -> u64 {
     let mut spins = 0;
     loop {
         let before = area.seq.load(Acquire);
@@ -88,7 +92,7 @@ pub(crate) unsafe fn read<'a>(
             unsafe { atomic_copy::load(payload, out, len) };
             fence(Acquire);
             if area.seq.load(Relaxed) == before {
-                return;
+                return before;
             }
         } else if spins < SPINS {
             spins += 1;
@@ -97,11 +101,11 @@ pub(crate) unsafe fn read<'a>(
             // The cold path hands back its own buffer rather than writing
             // to `out`: a pointer passed to an outlined call would force
             // the caller's `T` into memory and cost a copy on every read.
-            if let Some(committed) = layout().read_stuck() {
+            if let Some((committed, seq)) = layout().read_stuck() {
                 // SAFETY: `out` is valid for `len` bytes (the caller's
                 // promise); `committed` holds `len` bytes.
                 unsafe { std::ptr::copy_nonoverlapping(committed.as_ptr(), out, len) };
-                return;
+                return seq;
             }
             spins = 0;
         }
@@ -116,7 +120,7 @@ impl PayloadLayout<'_> {
     /// the state the committed journal entry describes.
     #[cold]
     #[inline(never)]
-    fn read_stuck(&self) -> Option<Vec<u8>> {
+    fn read_stuck(&self) -> Option<(Vec<u8>, u64)> {
         let until = Instant::now() + lock::LIVENESS_PERIOD;
         let mut out = vec![0u8; self.size];
         loop {
@@ -130,8 +134,8 @@ impl PayloadLayout<'_> {
                         return None;
                     }
                 }
-                if self.read_committed(&mut out) {
-                    return Some(out);
+                if let Some(seq) = self.read_committed(&mut out) {
+                    return Some((out, seq));
                 }
             }
             time::sleep(Duration::from_micros(50));
@@ -140,8 +144,9 @@ impl PayloadLayout<'_> {
 
     /// Reads, without writing anything, the state a stuck publish will
     /// leave: the payload with the scalars its journal entry changes taken
-    /// from the entry's new copy. `false` if the sequence or the entry moved
-    /// while reading (the caller tries again).
+    /// from the entry's new copy, and the sequence that state is at. `None`
+    /// if the sequence or the entry moved while reading (the caller tries
+    /// again).
     ///
     /// The entry cannot change under a stable odd `seq`: a writer rewrites
     /// the journal only for its own publish, after `seq` went even, and
@@ -157,7 +162,7 @@ impl PayloadLayout<'_> {
     /// publish, which the second load of `seq` sees.
     ///
     /// `out` holds `self.size` bytes.
-    fn read_committed(&self, out: &mut [u8]) -> bool {
+    fn read_committed(&self, out: &mut [u8]) -> Option<u64> {
         let seq = self.area.seq.load(Acquire);
         let target = self.area.journal_target.load(Acquire);
         let committed = seq & 1 == 1 && target == seq.wrapping_add(1);
@@ -176,7 +181,7 @@ impl PayloadLayout<'_> {
         };
         fence(Acquire);
         if self.area.seq.load(Relaxed) != seq || self.area.journal_target.load(Relaxed) != target {
-            return false;
+            return None;
         }
         match entry {
             Some(Entry::Ranges { changes, new }) => {
@@ -190,7 +195,9 @@ impl PayloadLayout<'_> {
             // what recovery leaves.
             None => {}
         }
-        true
+        // The state the publish leaves, at the sequence it ends at (what
+        // recovery stores, with or without an entry).
+        Some(seq.wrapping_add(1))
     }
 
     /// Publishes `new` over `old` (the value read under this same lock

@@ -16,7 +16,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{check, codegen as codegen_cmd, get, ls, rm, set, show, watch, who};
+use commands::{
+    check, codegen as codegen_cmd, get, ls, mirror, publish, rm, set, show, watch, who,
+};
 use error::Error;
 
 /// Look at and change shared-state regions of any type.
@@ -35,8 +37,10 @@ Examples:
   shm show such_foo               every field of the shm region `such_foo`
   shm set /tmp/suchfoo bar=1 inner.x=2
   shm watch such_foo --json       one JSON object per change
+  shm publish such_foo --key lab/foo --listen tcp/0.0.0.0:7447
 
-Exit status: 0 on success (and when `watch` is stopped by SIGINT or SIGTERM),
+Exit status: 0 on success (and when `watch`, `publish` or `mirror` is
+stopped by SIGINT or SIGTERM),
 2 on a usage error, 1 on any other error."
 )]
 struct Cli {
@@ -55,6 +59,8 @@ enum Command {
     Rm(rm::Args),
     Check(check::Args),
     Codegen(codegen_cmd::Args),
+    Publish(publish::Args),
+    Mirror(mirror::Args),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +77,8 @@ fn main() -> ExitCode {
         Command::Rm(args) => rm::run(args, &mut out),
         Command::Check(args) => check::run(args, &mut out),
         Command::Codegen(args) => codegen_cmd::run(args, &mut out),
+        Command::Publish(args) => publish::run(args, &mut out),
+        Command::Mirror(args) => mirror::run(args, &mut out),
     };
     // What was printed before an error still goes out, ahead of the message.
     let result = result.and_then(|()| out.flush().map_err(Error::Output));

@@ -20,6 +20,11 @@ impl StopFlag {
         // Relaxed: the flag carries no data with it.
         self.0.load(Ordering::Relaxed)
     }
+
+    /// The flag itself, for code that polls it (the Zenoh bridge).
+    pub fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
 }
 
 /// Blocks SIGINT and SIGTERM and starts the thread that waits for them.

@@ -5,6 +5,8 @@ pub mod check;
 pub mod codegen;
 pub mod get;
 pub mod ls;
+pub mod mirror;
+pub mod publish;
 pub mod rm;
 pub mod set;
 pub mod show;

@@ -148,7 +148,7 @@ impl RawRegion {
             journal: self.journal.as_ptr().cast_const(),
             size,
             runs: &self.runs,
-            writable: self.mapping.access == Access::ReadWrite,
+            writable: self.is_writable(),
         }
     }
 
@@ -278,6 +278,16 @@ impl RawRegion {
         // only a fence satisfies.
         fence(Ordering::SeqCst);
         change::wake_waiters(self.sync());
+    }
+
+    /// The payload's scalars as runs of equal widths, in offset order.
+    pub(crate) fn runs(&self) -> &[Run] {
+        &self.runs
+    }
+
+    /// Whether the mapping may be written (not a read-only handle).
+    pub(crate) fn is_writable(&self) -> bool {
+        self.mapping.access == Access::ReadWrite
     }
 
     /// The mapped object's identity, which names its lock's holders.

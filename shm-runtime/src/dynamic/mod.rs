@@ -47,10 +47,6 @@ use crate::Primitive;
 pub struct Region {
     raw: RawRegion,
     schema: Schema,
-    read_only: bool,
-    /// The payload's scalars (a copy of what `raw` holds), for checking
-    /// offsets given to [`Region::get_at`] and [`Region::set_at`].
-    scalars: Box<[Run]>,
 }
 
 /// Who holds a region's writer lock, for tools.
@@ -208,7 +204,7 @@ impl RegionOptions {
                 location: location.clone(),
                 reason: "its embedded schema could not be read".to_owned(),
             })?;
-            return Region::new(mapping, schema, self.read_only);
+            return Region::new(mapping, schema);
         };
         if let Some(initial) = &self.initial {
             if initial.len() != schema.size() {
@@ -238,20 +234,15 @@ impl RegionOptions {
             };
             region::open_region(&location, &request, &spec)?
         };
-        Region::new(mapping, schema.clone(), self.read_only)
+        Region::new(mapping, schema.clone())
     }
 }
 
 impl Region {
-    fn new(mapping: region::Mapping, schema: Schema, read_only: bool) -> Result<Region> {
+    fn new(mapping: region::Mapping, schema: Schema) -> Result<Region> {
         let runs = runs_of(&schema);
-        let raw = RawRegion::new(mapping, schema.size(), schema.align(), runs.clone())?;
-        Ok(Region {
-            raw,
-            schema,
-            read_only,
-            scalars: runs,
-        })
+        let raw = RawRegion::new(mapping, schema.size(), schema.align(), runs)?;
+        Ok(Region { raw, schema })
     }
 
     /// The builder: which layout to expect, whether to create, read-only.
@@ -319,7 +310,7 @@ impl Region {
 
     /// Whether this handle may only read.
     pub fn is_read_only(&self) -> bool {
-        self.read_only
+        !self.raw.is_writable()
     }
 
     /// A consistent copy of the struct's bytes, as
@@ -706,14 +697,12 @@ impl Region {
     fn check_scalar_at(&self, offset: usize, primitive: Primitive) -> Result<()> {
         let width = primitive.size();
         // The runs are in increasing offset order and do not overlap.
-        let after = self.scalars.partition_point(|r| r.offset <= offset);
-        let found = after
-            .checked_sub(1)
-            .map(|i| self.scalars[i])
-            .is_some_and(|r| {
-                let into = offset - r.offset;
-                r.width == width && into % width == 0 && into / width < r.count
-            });
+        let scalars = self.raw.runs();
+        let after = scalars.partition_point(|r| r.offset <= offset);
+        let found = after.checked_sub(1).map(|i| scalars[i]).is_some_and(|r| {
+            let into = offset - r.offset;
+            r.width == width && into % width == 0 && into / width < r.count
+        });
         if found {
             return Ok(());
         }
@@ -730,7 +719,7 @@ impl Region {
     }
 
     fn check_writable(&self) -> Result<()> {
-        if self.read_only {
+        if self.is_read_only() {
             return Err(Error::PermissionDenied {
                 location: self.location().clone(),
                 needed: "writing needs a read-write handle, and this one is read-only",
@@ -797,7 +786,7 @@ impl fmt::Debug for Region {
         f.debug_struct("Region")
             .field("type", &self.schema.name())
             .field("location", self.location())
-            .field("read_only", &self.read_only)
+            .field("read_only", &self.is_read_only())
             .field("version", &self.version())
             .finish_non_exhaustive()
     }

@@ -384,3 +384,54 @@ fn writer_of_many_scattered_fields_killed_mid_publish_is_rolled_forward() {
         }
     }
 }
+
+/// A `store` of a struct above the inline size compares the new value with
+/// the region in place and journals only the ranges that differ; one that
+/// differs in more places than the journal lists falls back to a copy and
+/// journals whole copies. Either way, killed mid-publish it is rolled
+/// forward whole, and a field it did not change keeps a write made after
+/// the kill.
+#[test]
+fn store_killed_mid_publish_is_rolled_forward() {
+    for ranges in [1, 8, 32] {
+        for point in ["journal-committed", "half-applied"] {
+            for scratch in Scratch::both() {
+                let shared = scratch.target.open(&OpenOptions::<Striped>::new()).unwrap();
+                let mut writer = Helper::start(
+                    "striped-store",
+                    &scratch.target,
+                    &[&ranges.to_string()],
+                    &[("SHM_RUNTIME_PAUSE_AT", point)],
+                );
+                assert_eq!(writer.line(), "ready");
+                assert_eq!(writer.line(), format!("shm-runtime: paused at {point}"));
+                writer.kill();
+                shared.words[1].set(77); // a field the store leaves alone
+                let stored = |s: &Striped| {
+                    s.words
+                        .iter()
+                        .step_by(2)
+                        .take(ranges)
+                        .copied()
+                        .collect::<Vec<_>>()
+                };
+                let before = shared.snapshot();
+                assert!(
+                    stored(&before).iter().all(|&w| w == before.words[0]),
+                    "{ranges} ranges, {point}: torn {before:?}"
+                );
+                shared.update(|_| ());
+                let after = shared.snapshot();
+                assert_eq!(stored(&after), vec![1; ranges], "{ranges} ranges, {point}");
+                assert!(
+                    after.words.iter().step_by(2).skip(ranges).all(|&w| w == 0),
+                    "{ranges} ranges, {point}: stored past what changed {after:?}"
+                );
+                assert_eq!(
+                    after.words[1], 77,
+                    "{ranges} ranges, {point}: the roll-forward clobbered a field"
+                );
+            }
+        }
+    }
+}

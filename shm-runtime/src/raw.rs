@@ -17,8 +17,9 @@ use crate::header::journal_len;
 use crate::os::{self, Access};
 use crate::region::Mapping;
 use crate::sync::atomics::{fence, Ordering};
+use crate::sync::journal::Stores;
 use crate::sync::lock::{self, LockGuard};
-use crate::sync::runs::{self, Changes, Run};
+use crate::sync::runs::{self, Run};
 use crate::sync::seqlock::{self, PayloadLayout};
 use crate::sync::{change, SyncArea, SYNC_OFFSET};
 use crate::traits::SharedState;
@@ -257,16 +258,55 @@ impl RawRegion {
             if old == new {
                 layout.publish_unchanged(&guard);
             } else {
-                layout.publish(&guard, &Changes::MANY, old, new);
+                layout.publish(&guard, &Stores::Copies { old, new });
             }
         } else {
             let changes = runs::diff(&self.runs, old, new);
             if changes.is_empty() {
                 layout.publish_unchanged(&guard);
             } else {
-                layout.publish(&guard, &changes, old, new);
+                layout.publish(&guard, &Stores::of(&changes, old, new));
             }
         }
+        self.unlock_and_wake(guard);
+    }
+
+    /// Publishes `new` as the whole payload, all or nothing, comparing it
+    /// with the payload in place rather than with a copy of it, unlocks, and
+    /// wakes the version's waiters. Gives the lock back, having written
+    /// nothing, when the payload is small (a copy costs less) or `new`
+    /// differs in more places than a journal of ranges holds: the caller
+    /// then copies the payload and calls
+    /// [`publish_and_unlock`](Self::publish_and_unlock).
+    #[inline(always)]
+    pub(crate) fn store_and_unlock<'a>(
+        &'a self,
+        guard: LockGuard<'a>,
+        new: &[u8],
+    ) -> Result<(), LockGuard<'a>> {
+        debug_assert!(new.len() == self.size);
+        if new.len() <= SMALL_PAYLOAD {
+            return Err(guard);
+        }
+        // SAFETY: the payload is valid for `size` bytes, 64-aligned and only
+        // accessed atomically; `new` is `size` bytes.
+        let changes = unsafe { runs::diff_shared(&self.runs, self.payload.as_ptr(), new) };
+        let layout = self.payload_layout(new.len());
+        if changes.is_empty() {
+            layout.publish_unchanged(&guard);
+        } else {
+            let Some(stores) = Stores::ranges(&changes, new) else {
+                return Err(guard);
+            };
+            layout.publish(&guard, &stores);
+        }
+        self.unlock_and_wake(guard);
+        Ok(())
+    }
+
+    /// Unlocks, then wakes the version's waiters.
+    #[inline(always)]
+    fn unlock_and_wake(&self, guard: LockGuard<'_>) {
         // Waking after the unlock means a woken waiter on this CPU does not
         // find the lock still held.
         drop(guard);

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::error::{Location, Result};
 use crate::raw::RawRegion;
 use crate::region::Mapping;
+use crate::sync::lock::LockGuard;
 use crate::sync::runs;
 use crate::traits::{as_bytes, SharedState};
 
@@ -244,37 +245,38 @@ impl<T: SharedState> Shared<T> {
     /// As [`store`](Self::store).
     #[track_caller]
     pub fn store_from(&self, value: &T) {
-        // As `update(|f| *f = *value)`, without the closure's copies: the
-        // current value is read into one buffer and compared with `value`
-        // itself.
-        // Two functions, as in `update`: only the one that runs has its
-        // copy in its frame.
+        // As `update(|f| *f = *value)`, without the closure's copies:
+        // `value` is compared with the payload in place, and only what
+        // differs is journaled and stored.
+        let guard = self.raw.lock();
+        let Err(guard) = self.raw.store_and_unlock(guard, as_bytes(value)) else {
+            return;
+        };
+        // Small, or changed in many places: compare with a copy of the
+        // current value. Two functions, as in `update`: only the one that
+        // runs has its copy in its frame.
         if size_of::<T>() <= UPDATE_ON_STACK_MAX {
-            self.store_on_stack(value);
+            self.store_on_stack(guard, value);
         } else {
-            self.store_on_heap(value);
+            self.store_on_heap(guard, value);
         }
     }
 
     #[inline]
-    #[track_caller]
-    fn store_on_stack(&self, value: &T) {
+    fn store_on_stack(&self, guard: LockGuard<'_>, value: &T) {
         let mut old = MaybeUninit::<T>::uninit();
-        self.store_in(&mut old, value);
+        self.store_in(guard, &mut old, value);
     }
 
     #[inline(never)]
-    #[track_caller]
-    fn store_on_heap(&self, value: &T) {
+    fn store_on_heap(&self, guard: LockGuard<'_>, value: &T) {
         let mut copies = self.scratch.take();
-        self.store_in(&mut copies[0], value);
+        self.store_in(guard, &mut copies[0], value);
         self.scratch.give_back(copies);
     }
 
     #[inline(always)]
-    #[track_caller]
-    fn store_in(&self, old: &mut MaybeUninit<T>, value: &T) {
-        let guard = self.raw.lock();
+    fn store_in(&self, guard: LockGuard<'_>, old: &mut MaybeUninit<T>, value: &T) {
         // SAFETY: `old` is valid for writes of a `T`; after the copy every
         // byte is written, and every bit pattern is a valid `T`.
         let old = unsafe {

@@ -224,6 +224,23 @@ fn run(args: &[String]) -> Result<(), String> {
             say("ready");
             shared.update(Striped::advance);
         }
+        // One store of the striped struct that sets its first `n` even
+        // words to one more than word 0: as `n` ranges, or as whole copies
+        // when `n` is more than the journal lists.
+        "striped-store" => {
+            let n = usize::try_from(number(0)?).map_err(|e| e.to_string())?;
+            let shared = open(&target, &OpenOptions::<Striped>::new())?;
+            let mut value = shared.snapshot();
+            let next = value.words[0] + 1;
+            value
+                .words
+                .iter_mut()
+                .step_by(2)
+                .take(n)
+                .for_each(|w| *w = next);
+            say("ready");
+            shared.store(value);
+        }
         // Holds the lock inside an update until the region's `release` flag
         // is set, with `holding` set meanwhile; then adds `n` to `value`.
         // With a second argument, first renames the main thread (the

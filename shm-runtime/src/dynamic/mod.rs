@@ -423,7 +423,17 @@ impl Region {
     #[track_caller]
     pub fn store(&self, bytes: &[u8]) -> Result<()> {
         self.check_size(bytes.len())?;
-        self.update(|current| current.copy_from_slice(bytes))
+        self.check_writable()?;
+        // Compared with the payload in place; with a copy of it when that
+        // does not do (see `RawRegion::store_and_unlock`).
+        let guard = self.raw.lock();
+        if let Err(guard) = self.raw.store_and_unlock(guard, bytes) {
+            let mut old = vec![0u8; bytes.len()];
+            // SAFETY: `old` holds the payload's size (checked above).
+            unsafe { self.raw.read_locked(&guard, old.as_mut_ptr(), old.len()) };
+            self.raw.publish_and_unlock(guard, &old, bytes);
+        }
+        Ok(())
     }
 
     /// The field at `path` (`bar`, `inner.x`, `samples[3]`, `samples.3`),

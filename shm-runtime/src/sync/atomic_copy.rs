@@ -187,6 +187,112 @@ pub(crate) unsafe fn store(dst: *const u8, src: *const u8, len: usize) {
     }
 }
 
+/// The offset of the first 64-byte block, from the block at `from` on,
+/// in which the `len` shared bytes at `shared` differ from the private
+/// bytes at `private`; `len` if none does. The last block may be short.
+/// Reads the shared side only with atomic loads (the same ones as
+/// [`load`]), each of which sees some value the word held: a block found
+/// equal was equal at the instant each of its words was read.
+///
+/// # Safety
+///
+/// `shared` is valid for reads of `len` bytes, aligned to 64, and only ever
+/// accessed atomically; `private` is valid for reads of `len` bytes; `from`
+/// is a multiple of 64 (or at least `len`: then there is nothing to compare).
+#[inline(always)]
+pub(crate) unsafe fn first_different_block(
+    shared: *const u8,
+    private: *const u8,
+    from: usize,
+    len: usize,
+) -> usize {
+    debug_assert!(from % 64 == 0 || from >= len);
+    let mut at = from;
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    {
+        let whole = len & !63;
+        if at < whole && std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: `at..whole` are whole blocks inside both buffers, the
+            // shared one 64-aligned (the caller's promise); AVX is present.
+            at = unsafe { first_different_whole_block(shared, private, at, whole) };
+            if at < whole {
+                return at;
+            }
+        }
+    }
+    while at < len {
+        let end = (at + 64).min(len);
+        let mut block = [0u8; 64];
+        // SAFETY: `at..end` is inside both buffers (the caller's promise);
+        // `shared + at` is 64-aligned since `at` is a multiple of 64.
+        let equal = unsafe {
+            load(shared.add(at), block.as_mut_ptr(), end - at);
+            block[..end - at] == *std::slice::from_raw_parts(private.add(at), end - at)
+        };
+        if !equal {
+            return at;
+        }
+        at = end;
+    }
+    len
+}
+
+/// [`first_different_block`] over whole blocks `from..to`, 64 bytes per
+/// iteration: four 16-byte `vmovdqa` loads of the shared side (each atomic,
+/// as in [`load_blocks`]), XORed with 32-byte loads of the private side,
+/// and one `vptest` of their OR. AVX only: the 256-bit `vxorps`, `vorps`
+/// and `vptest` need no AVX2.
+///
+/// # Safety
+///
+/// As [`first_different_block`]; `from < to`, both multiples of 64 and
+/// inside both buffers; the processor has AVX.
+#[cfg(all(target_arch = "x86_64", not(loom)))]
+#[inline(always)]
+unsafe fn first_different_whole_block(
+    shared: *const u8,
+    private: *const u8,
+    from: usize,
+    to: usize,
+) -> usize {
+    let at: usize;
+    // SAFETY: every address read is `shared + i .. + 64` or `private + i ..
+    // + 64` with `from <= i < to`, inside both buffers (the caller's
+    // promise); the `vmovdqa` addresses are 16-aligned since `shared` is
+    // 64-aligned and `i` a multiple of 64. Nothing is written to memory.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "vmovdqa xmm0, xmmword ptr [{shared} + {i}]",
+            "vmovdqa xmm1, xmmword ptr [{shared} + {i} + 16]",
+            "vmovdqa xmm2, xmmword ptr [{shared} + {i} + 32]",
+            "vmovdqa xmm3, xmmword ptr [{shared} + {i} + 48]",
+            "vinsertf128 ymm0, ymm0, xmm1, 1",
+            "vinsertf128 ymm2, ymm2, xmm3, 1",
+            "vxorps ymm0, ymm0, ymmword ptr [{private} + {i}]",
+            "vxorps ymm2, ymm2, ymmword ptr [{private} + {i} + 32]",
+            "vorps ymm0, ymm0, ymm2",
+            "vptest ymm0, ymm0",
+            "jnz 3f",
+            "add {i}, 64",
+            "cmp {i}, {n}",
+            "jb 2b",
+            "3:",
+            "vzeroupper",
+            shared = in(reg) shared,
+            private = in(reg) private,
+            n = in(reg) to,
+            i = inout(reg) from => at,
+            out("xmm0") _,
+            out("xmm1") _,
+            out("xmm2") _,
+            out("xmm3") _,
+            options(nostack, readonly),
+        );
+    }
+    at
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     #[test]
@@ -205,6 +311,32 @@ mod tests {
             unsafe { super::load(shared.0.as_mut_ptr(), back[1..].as_mut_ptr(), len) };
             assert_eq!(&back[1..], &src[..]);
             assert!(shared.0[len..].iter().all(|&b| b == 0), "wrote past {len}");
+        }
+    }
+
+    #[test]
+    fn finds_the_first_different_block_at_every_length_and_place() {
+        #[repr(align(64))]
+        struct Buf([u8; 384]);
+        for len in [0, 1, 8, 63, 64, 65, 127, 128, 200, 256, 320, 384] {
+            let shared = Buf(std::array::from_fn(|i| (i % 251) as u8));
+            let equal = shared.0[..len].to_vec();
+            // SAFETY: `shared` is 64-aligned and holds `len` bytes, as does
+            // `private`; nothing else touches either.
+            let find = |private: &[u8], from| unsafe {
+                super::first_different_block(shared.0.as_ptr(), private.as_ptr(), from, len)
+            };
+            assert_eq!(find(&equal, 0), len, "equal, len {len}");
+            for at in 0..len {
+                let mut private = equal.clone();
+                private[at] ^= 0x80;
+                let block = at / 64 * 64;
+                assert_eq!(find(&private, 0), block, "len {len}, byte {at}");
+                assert_eq!(find(&private, block), block, "len {len}, byte {at}");
+                if block + 64 < len {
+                    assert_eq!(find(&private, block + 64), len, "len {len}, byte {at}");
+                }
+            }
         }
     }
 }

@@ -49,31 +49,67 @@ pub(crate) enum Entry {
     Copies { old: Vec<u8>, new: Vec<u8> },
 }
 
-/// Writes the entry of an update that turns `old` into `new`, `changes`
-/// being what differs between them.
+/// What a publish stores, as its journal entry records it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Stores<'a> {
+    /// Each range, made of whole scalars, takes its bytes from `new`, a
+    /// full-size copy of which only these ranges are read.
+    Ranges {
+        ranges: &'a [(usize, usize)],
+        new: &'a [u8],
+    },
+    /// Every scalar whose bytes differ between `old` and `new`.
+    Copies { old: &'a [u8], new: &'a [u8] },
+}
+
+impl<'a> Stores<'a> {
+    /// The stores of an update that turns `old` into `new`, `changes` being
+    /// what differs between them: its ranges if it has them and they fit
+    /// the journal, otherwise both copies.
+    pub(crate) fn of(changes: &'a Changes, old: &'a [u8], new: &'a [u8]) -> Stores<'a> {
+        match Stores::ranges(changes, new) {
+            Some(ranges) => ranges,
+            None => Stores::Copies { old, new },
+        }
+    }
+
+    /// The stores of `changes` as ranges of `new`; `None` if they are
+    /// "many" or would not fit the journal's room (which only whole copies
+    /// are sure to fit).
+    pub(crate) fn ranges(changes: &'a Changes, new: &'a [u8]) -> Option<Stores<'a>> {
+        let ranges = changes.ranges()?;
+        let needed: usize = ranges
+            .iter()
+            .map(|(s, e)| 16 + (e - s).div_ceil(8) * 8)
+            .sum();
+        (needed <= 2 * copy_len(new.len())).then_some(Stores::Ranges { ranges, new })
+    }
+
+    /// The payload's size.
+    pub(crate) fn size(&self) -> usize {
+        match *self {
+            Stores::Ranges { new, .. } => new.len(),
+            Stores::Copies { old, new } => old.len().min(new.len()),
+        }
+    }
+}
+
+/// Writes the entry of a publish that makes `stores`.
 ///
 /// # Safety
 ///
-/// `journal` is a region's journal for a payload of `old.len()` bytes:
+/// `journal` is a region's journal for a payload of `stores.size()` bytes:
 /// valid for [`len`] bytes, 64-aligned, only accessed atomically, and the
 /// caller holds the writer lock (nobody else writes it).
 #[inline(always)]
-pub(crate) unsafe fn write(journal: *const u8, changes: &Changes, old: &[u8], new: &[u8]) {
-    let size = old.len().min(new.len());
-    let room = 2 * copy_len(size);
-    let ranges = changes.ranges().filter(|ranges| {
-        ranges
-            .iter()
-            .map(|(s, e)| 16 + (e - s).div_ceil(8) * 8)
-            .sum::<usize>()
-            <= room
-    });
+pub(crate) unsafe fn write(journal: *const u8, stores: &Stores<'_>) {
     // SAFETY: every offset below stays inside the journal's `len(size)`
-    // bytes (the ranges' total was checked against the room; the copies
-    // are `copy_len` each), 8-aligned; the caller's promise does the rest.
+    // bytes (`Stores::ranges` checked the ranges' total against the room;
+    // the copies are `copy_len` each), 8-aligned; the caller's promise does
+    // the rest.
     unsafe {
-        match ranges {
-            Some(ranges) => {
+        match *stores {
+            Stores::Ranges { ranges, new } => {
                 store_word(journal, 0, KIND_RANGES);
                 store_word(journal, 8, ranges.len() as u64);
                 let mut at = BODY;
@@ -84,7 +120,8 @@ pub(crate) unsafe fn write(journal: *const u8, changes: &Changes, old: &[u8], ne
                     at += 16 + (end - start).div_ceil(8) * 8;
                 }
             }
-            None => {
+            Stores::Copies { old, new } => {
+                let size = stores.size();
                 store_word(journal, 0, KIND_COPIES);
                 atomic_copy::store(journal.add(BODY), old.as_ptr(), size);
                 atomic_copy::store(journal.add(BODY + copy_len(size)), new.as_ptr(), size);
@@ -186,7 +223,7 @@ mod tests {
         let changes = diff(&runs::runs(&WORDS), old, new);
         // SAFETY: a private, 64-aligned buffer of the journal's length.
         unsafe {
-            write(journal.0.as_mut_ptr(), &changes, old, new);
+            write(journal.0.as_mut_ptr(), &Stores::of(&changes, old, new));
             read(journal.0.as_ptr(), old.len()).expect("a journal just written parses")
         }
     }

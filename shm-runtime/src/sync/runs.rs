@@ -2,6 +2,7 @@
 //! private copy with another and storing what changed with atomics of
 //! exactly the fields' widths.
 
+use super::atomic_copy;
 use super::atomics::Ordering::Release;
 use super::atomics::Word;
 use crate::layout::TypeInfo;
@@ -119,14 +120,6 @@ impl Changes {
         many: false,
     };
 
-    /// "Many": the journal records whole copies and every scalar that
-    /// differs between them is stored.
-    pub(crate) const MANY: Changes = Changes {
-        ranges: [(0, 0); MAX_RANGES],
-        len: 0,
-        many: true,
-    };
-
     /// Nothing differs.
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0 && !self.many
@@ -200,6 +193,51 @@ pub(crate) fn diff(runs: &[Run], old: &[u8], new: &[u8]) -> Changes {
     changes
 }
 
+/// The scalars whose bytes differ between the struct in shared memory at
+/// `shared` and `new`, compared in place: no copy of the shared struct is
+/// made. Whole 64-byte blocks are compared with atomic vector loads
+/// (`atomic_copy::first_different_block`); a block that differs is loaded
+/// (atomically) into 64 private bytes and looked at scalar by scalar. Stops
+/// early once the changes are "many".
+///
+/// # Safety
+///
+/// `shared` is valid for reads of `new.len()` bytes, aligned to 64, and
+/// only ever accessed atomically.
+#[inline(always)]
+pub(crate) unsafe fn diff_shared(runs: &[Run], shared: *const u8, new: &[u8]) -> Changes {
+    const BLOCK: usize = 64;
+    let len = new.len();
+    let mut changes = Changes::NONE;
+    let mut next_run = 0;
+    let mut at = 0;
+    while !changes.many {
+        // SAFETY: `shared` and `new` hold `len` bytes, the shared side
+        // 64-aligned and atomic (the caller's promise); `at` is a multiple
+        // of 64.
+        at = unsafe { atomic_copy::first_different_block(shared, new.as_ptr(), at, len) };
+        if at >= len {
+            break;
+        }
+        let end = (at + BLOCK).min(len);
+        let mut block = [0u8; BLOCK];
+        // SAFETY: `at..end` is inside the shared struct, and `shared + at`
+        // is 64-aligned; `block` holds `end - at <= 64` bytes.
+        unsafe { atomic_copy::load(shared.add(at), block.as_mut_ptr(), end - at) };
+        changed_scalars(
+            runs,
+            &mut next_run,
+            (&block, at),
+            new,
+            at,
+            end,
+            &mut changes,
+        );
+        at = end;
+    }
+    changes
+}
+
 /// Finds the differing scalars of `[lo, hi)` by halving: a span that
 /// compares equal (one `memcmp`, at the C library's vector speed) is done;
 /// one that differs is split, down to 64-byte blocks, which are looked at
@@ -219,7 +257,7 @@ fn scan(
         return;
     }
     if hi - lo <= BLOCK {
-        changed_scalars(runs, next_run, old, new, lo, hi, changes);
+        changed_scalars(runs, next_run, (old, 0), new, lo, hi, changes);
         return;
     }
     // Split on a block boundary, so scalars (aligned, at most 8 bytes)
@@ -232,12 +270,14 @@ fn scan(
 
 /// Adds to `changes` the scalars in `[block, end)` whose bytes differ,
 /// starting from run `*next_run` (moved on past the runs that end before the
-/// block: blocks come in increasing order).
+/// block: blocks come in increasing order). `old` is `(bytes, base)`: the
+/// old byte at offset `at` is `bytes[at - base]` (`base` is `block` when
+/// `bytes` holds just the block, 0 when it holds the whole struct).
 #[inline(always)]
 fn changed_scalars(
     runs: &[Run],
     next_run: &mut usize,
-    old: &[u8],
+    (old, base): (&[u8], usize),
     new: &[u8],
     block: usize,
     end: usize,
@@ -251,24 +291,25 @@ fn changed_scalars(
         let last = (end.min(run_end(run)) - run.offset) / run.width;
         for i in first..last {
             let at = run.offset + i * run.width;
-            if scalar_differs(old, new, at, run.width) {
+            if scalar_differs(old, at - base, new, at, run.width) {
                 changes.push(at, at + run.width);
             }
         }
     }
 }
 
-/// Whether the scalar of `width` bytes at `at` differs: one word compare.
+/// Whether the scalar of `width` bytes at `old_at` in `old` differs from
+/// the one at `at` in `new`: one word compare.
 #[inline(always)]
-fn scalar_differs(old: &[u8], new: &[u8], at: usize, width: usize) -> bool {
+fn scalar_differs(old: &[u8], old_at: usize, new: &[u8], at: usize, width: usize) -> bool {
     fn word<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
         bytes.get(at..at + N)?.try_into().ok()
     }
     match width {
-        1 => old.get(at) != new.get(at),
-        2 => word::<2>(old, at) != word::<2>(new, at),
-        4 => word::<4>(old, at) != word::<4>(new, at),
-        _ => word::<8>(old, at) != word::<8>(new, at),
+        1 => old.get(old_at) != new.get(at),
+        2 => word::<2>(old, old_at) != word::<2>(new, at),
+        4 => word::<4>(old, old_at) != word::<4>(new, at),
+        _ => word::<8>(old, old_at) != word::<8>(new, at),
     }
 }
 
@@ -516,5 +557,75 @@ mod tests {
         }
         let changes = diff(&runs, &old, &many);
         assert!(!changes.is_empty() && changes.ranges().is_none());
+    }
+
+    static U16: TypeInfo = TypeInfo::Primitive(Primitive::U16);
+    static U32: TypeInfo = TypeInfo::Primitive(Primitive::U32);
+    /// Every width, a padding byte (13), and a length (1032) that is not a
+    /// whole number of blocks.
+    static MIXED: TypeInfo = TypeInfo::Struct {
+        name: "Mixed",
+        size: 1032,
+        align: 8,
+        fields: &[
+            FieldInfo {
+                name: "bytes",
+                offset: 0,
+                ty: &TypeInfo::Array {
+                    element: &U8,
+                    len: 13,
+                },
+            },
+            FieldInfo {
+                name: "halves",
+                offset: 14,
+                ty: &TypeInfo::Array {
+                    element: &U16,
+                    len: 9,
+                },
+            },
+            FieldInfo {
+                name: "words",
+                offset: 32,
+                ty: &TypeInfo::Array {
+                    element: &U32,
+                    len: 50,
+                },
+            },
+            FieldInfo {
+                name: "longs",
+                offset: 232,
+                ty: &TypeInfo::Array {
+                    element: &U64,
+                    len: 100,
+                },
+            },
+        ],
+    };
+
+    proptest::proptest! {
+        /// Comparing in place against shared memory finds what comparing
+        /// two private copies finds.
+        #[test]
+        fn diff_in_place_agrees_with_diff_of_copies(
+            old in proptest::collection::vec(proptest::num::u8::ANY, 1032),
+            edits in proptest::collection::vec((0..1032usize, 1..=255u8), 0..14),
+        ) {
+            #[repr(C, align(64))]
+            struct Shared([u8; 1088]);
+            let runs = runs(&MIXED);
+            let mut new = old.clone();
+            for (at, flip) in edits {
+                new[at] ^= flip;
+            }
+            let mut shared = Shared([0; 1088]);
+            shared.0[..1032].copy_from_slice(&old);
+            let copies = diff(&runs, &old, &new);
+            // SAFETY: `shared` is 64-aligned and holds the struct's 1032
+            // bytes; nothing else touches it.
+            let in_place = unsafe { diff_shared(&runs, shared.0.as_ptr(), &new) };
+            proptest::prop_assert_eq!(in_place.is_empty(), copies.is_empty());
+            proptest::prop_assert_eq!(in_place.ranges(), copies.ranges());
+        }
     }
 }

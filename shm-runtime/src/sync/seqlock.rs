@@ -37,10 +37,10 @@
 
 use super::atomics::fence;
 use super::atomics::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use super::journal::{self, Entry};
+use super::journal::{self, Entry, Stores};
 use super::lock::{self, LockGuard};
 use super::owner::ObjectId;
-use super::runs::{self, Changes, Run};
+use super::runs::{self, Run};
 use super::time::{self, spin_loop, Duration, Instant};
 use super::{atomic_copy, change, SyncArea};
 
@@ -200,17 +200,11 @@ impl PayloadLayout<'_> {
         Some(seq.wrapping_add(1))
     }
 
-    /// Publishes `new` over `old` (the value read under this same lock
-    /// hold), all or nothing; `changes` is what differs between them (not
-    /// nothing: see `publish_unchanged`).
+    /// Publishes `stores` (which change something: see
+    /// `publish_unchanged`), all or nothing. Its `Copies` form's `old` is
+    /// the value read under this same lock hold.
     #[inline(always)]
-    pub(crate) fn publish(
-        &self,
-        _guard: &LockGuard<'_>,
-        changes: &Changes,
-        old: &[u8],
-        new: &[u8],
-    ) {
+    pub(crate) fn publish(&self, _guard: &LockGuard<'_>, stores: &Stores<'_>) {
         let seq = self.area.seq.load(Relaxed);
         // Pairs with the `Acquire` fence of `read_committed`: a reader that
         // sees any byte of this entry sees `seq` past the publish it was
@@ -218,18 +212,20 @@ impl PayloadLayout<'_> {
         fence(Release);
         // SAFETY: the journal is this payload's, 64-aligned, only accessed
         // atomically, and nobody else writes it: we hold the lock.
-        unsafe { journal::write(self.journal, changes, old, new) };
+        unsafe { journal::write(self.journal, stores) };
         crate::fault::pause_point("journal-written");
         self.area.journal_target.store(seq.wrapping_add(2), Release);
         crate::fault::pause_point("journal-committed");
         // SAFETY: `payload` is valid for `size` bytes, aligned for the
-        // struct, only accessed atomically; `old` and `new` are `size`
-        // bytes, the runs describe that struct and `changes` was computed
-        // from them.
+        // struct, only accessed atomically; the copies in `stores` are
+        // `size` bytes, the runs describe that struct and the ranges are
+        // made of its whole scalars.
         self.apply(seq.wrapping_add(2), || unsafe {
-            match changes.ranges() {
-                Some(ranges) => runs::store_ranges(self.payload, self.runs, ranges, new),
-                None => {
+            match *stores {
+                Stores::Ranges { ranges, new } => {
+                    runs::store_ranges(self.payload, self.runs, ranges, new)
+                }
+                Stores::Copies { old, new } => {
                     runs::store_changed(self.payload, self.runs, old, new);
                 }
             }

@@ -256,11 +256,24 @@ impl Running {
 
     /// Waits for the process to end, within [`PATIENCE`]; its exit status
     /// and everything left on stderr.
-    pub fn finish(mut self) -> (std::process::ExitStatus, String) {
+    pub fn finish(self) -> (std::process::ExitStatus, String) {
+        self.finish_while(|| {})
+    }
+
+    /// As [`finish`](Self::finish), calling `poke` every few milliseconds
+    /// until the process ends (for a process that ends in reaction to
+    /// something it sees happen).
+    pub fn finish_while(mut self, mut poke: impl FnMut()) -> (std::process::ExitStatus, String) {
         let deadline = std::time::Instant::now() + PATIENCE;
         loop {
+            poke();
             if let Some(status) = self.child.try_wait().expect("wait") {
-                let rest: Vec<String> = self.stderr.try_iter().collect();
+                // Every line up to the end of the stream (its reader thread
+                // may not have passed the last ones on yet).
+                let mut rest = Vec::new();
+                while let Ok(line) = self.stderr.recv_timeout(PATIENCE) {
+                    rest.push(line);
+                }
                 return (status, rest.join("\n"));
             }
             assert!(

@@ -333,6 +333,158 @@ fn fields_by_offset_are_checked_against_the_schema() {
     assert_eq!(typed.snapshot().total, 7);
 }
 
+/// The scalar that starts at an offset, as C's `offsetof` names it: found
+/// with its path and type, and only where a scalar starts.
+#[test]
+fn the_scalar_at_an_offset_is_found_with_its_path() {
+    let scratch = Scratch::file();
+    drop(
+        scratch
+            .target
+            .open(Board::options().initial(board()))
+            .unwrap(),
+    );
+    let region = open_any(&scratch.target);
+    for leaf in region.schema().leaves() {
+        assert_eq!(region.scalar_at(leaf.offset).unwrap(), leaf);
+        assert_eq!(
+            region.get_at(leaf.offset, leaf.primitive).unwrap(),
+            region.get(&leaf.path).unwrap()
+        );
+    }
+    let found = region.scalar_at(26).unwrap();
+    assert_eq!(
+        (found.path.as_str(), found.primitive),
+        ("corners[1].y", Primitive::I16)
+    );
+    for (offset, reason) in [
+        (
+            9,
+            "offset 9 is inside `id` (u32, bytes 8..12), not at its start",
+        ),
+        (
+            23,
+            "offset 23 is inside `corners[0].y` (i16, bytes 22..24), not at its start",
+        ),
+        (32, "offset 32 is past the end of `Board` (32 bytes)"),
+        (usize::MAX, "is past the end of `Board` (32 bytes)"),
+    ] {
+        let err = region.scalar_at(offset).unwrap_err();
+        assert!(matches!(err, Error::NoSuchField { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(reason), "{text}");
+        assert!(text.contains(&format!("\"@{offset}\"")), "{text}");
+        assert!(
+            text.contains(&scratch.target.backing_path().display().to_string()),
+            "{text}"
+        );
+    }
+}
+
+/// `fetch` by offset: the same operations as by path, checked the same way.
+#[test]
+fn fetch_by_offset_applies_an_operation_where_a_scalar_starts() {
+    let scratch = Scratch::file();
+    let typed = scratch
+        .target
+        .open(Board::options().initial(board()))
+        .unwrap();
+    let region = open_any(&scratch.target);
+    let y1 = region.scalar_at(26).unwrap();
+    assert_eq!(
+        region
+            .fetch_at(y1.offset, y1.primitive, FieldOp::Add, Value::Signed(5))
+            .unwrap(),
+        Value::Signed(40)
+    );
+    assert_eq!(typed.corners[1].y.get(), 45);
+    assert_eq!(
+        region
+            .fetch_at(0, Primitive::U64, FieldOp::Max, Value::Unsigned(100))
+            .unwrap(),
+        Value::Unsigned(7)
+    );
+    assert_eq!(
+        region
+            .fetch_at(0, Primitive::U64, FieldOp::Swap, Value::Unsigned(3))
+            .unwrap(),
+        Value::Unsigned(100)
+    );
+    assert_eq!(typed.total.get(), 3);
+    assert_eq!(
+        region
+            .fetch_at(16, Primitive::F32, FieldOp::Add, Value::F32(1.0))
+            .unwrap(),
+        Value::F32(-0.25)
+    );
+    assert_eq!(typed.temps[1].get(), 0.75);
+    // By path and by offset, the same field.
+    assert_eq!(
+        region
+            .fetch("corners[1].y", FieldOp::Sub, Value::Signed(45))
+            .unwrap(),
+        Value::Signed(45)
+    );
+    assert_eq!(
+        region
+            .fetch_at(26, Primitive::I16, FieldOp::Swap, Value::Signed(6))
+            .unwrap(),
+        Value::Signed(0)
+    );
+    assert_eq!(region.get("corners[1].y").unwrap(), Value::Signed(6));
+
+    // A refused operand names the field by the path found at the offset.
+    let err = region
+        .fetch_at(20, Primitive::I16, FieldOp::Add, Value::Signed(40_000))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidValue { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("`corners[0].x`") && text.contains("i16 (-32768 to 32767)"),
+        "{text}"
+    );
+    let err = region
+        .fetch_at(16, Primitive::F32, FieldOp::Xor, Value::F32(1.0))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidValue { .. }), "{err:?}");
+    assert!(err.to_string().contains("`temps[1]`"), "{err}");
+    let err = region
+        .set_at(8, Primitive::U32, Value::Signed(-1))
+        .unwrap_err();
+    assert!(err.to_string().contains("`id`"), "{err}");
+
+    // Not a scalar's start, the wrong width, past the end.
+    let before = region.snapshot();
+    for (offset, primitive) in [
+        (9, Primitive::U32),
+        (21, Primitive::I16),
+        (8, Primitive::U64),
+        (0, Primitive::U32),
+        (region.size(), Primitive::U8),
+        (usize::MAX, Primitive::U64),
+    ] {
+        let err = region
+            .fetch_at(offset, primitive, FieldOp::Add, Value::Unsigned(1))
+            .unwrap_err();
+        assert!(matches!(err, Error::NoSuchField { .. }), "{err}");
+    }
+    assert_eq!(
+        region.snapshot(),
+        before,
+        "a refused fetch changed the region"
+    );
+
+    let read_only = Region::open_file_read_only(scratch.target.backing_path()).unwrap();
+    for offset in [0, 9, usize::MAX] {
+        let err = read_only
+            .fetch_at(offset, Primitive::U64, FieldOp::Add, Value::Unsigned(1))
+            .unwrap_err();
+        assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+    }
+    assert_eq!(read_only.scalar_at(0).unwrap().path, "total");
+    assert_eq!(region.snapshot(), before);
+}
+
 /// A caller that must not panic asks whether it already holds the lock.
 #[test]
 fn a_thread_knows_whether_it_holds_the_lock() {

@@ -13,8 +13,7 @@ use shm_runtime::{FieldOp, Primitive, Region};
 
 use crate::args::{self, write_optional, Out, ShmRegion};
 use crate::number::{suffix_for, CNumber};
-use crate::offset::scalar_at;
-use crate::status::{self, Failure, SHM_E_LAYOUT, SHM_E_NOT_FOUND};
+use crate::status::{self, Failure, SHM_E_LAYOUT};
 
 /// Opens the existing region at `location` read-write, whatever its layout.
 /// A location with a `/` is a file path, else a POSIX shm name (as the `shm`
@@ -295,25 +294,37 @@ enum Field<'a> {
     Offset(usize),
 }
 
+/// A scalar found by the runtime: where it starts and its type, which the
+/// by-offset calls take, and its path for messages.
+#[derive(Debug)]
+struct Scalar<'a> {
+    offset: usize,
+    primitive: Primitive,
+    path: Cow<'a, str>,
+}
+
 impl<'a> Field<'a> {
-    /// The path the runtime takes and the scalar's type.
-    fn resolve(self, region: &Region) -> Result<(Cow<'a, str>, Primitive), Failure> {
-        match self {
+    /// Finds the scalar, parsing a path once; an offset is looked up in the
+    /// schema, with no path parsed at all.
+    fn resolve(self, region: &Region) -> Result<Scalar<'a>, Failure> {
+        Ok(match self {
             Field::Path(path) => {
-                let (_, primitive) = region.scalar(path)?;
-                Ok((Cow::Borrowed(path), primitive))
+                let (offset, primitive) = region.scalar(path)?;
+                Scalar {
+                    offset,
+                    primitive,
+                    path: Cow::Borrowed(path),
+                }
             }
-            Field::Offset(offset) => match scalar_at(region.schema(), offset) {
-                Ok((path, primitive)) => Ok((Cow::Owned(path), primitive)),
-                Err(reason) => Err(Failure::new(
-                    SHM_E_NOT_FOUND,
-                    format!(
-                        "{}: no scalar field at offset {offset}: {reason}",
-                        region.location()
-                    ),
-                )),
-            },
-        }
+            Field::Offset(offset) => {
+                let scalar = region.scalar_at(offset)?;
+                Scalar {
+                    offset,
+                    primitive: scalar.primitive,
+                    path: Cow::Owned(scalar.path),
+                }
+            }
+        })
     }
 }
 
@@ -338,20 +349,27 @@ fn check_type<T: CNumber>(
 }
 
 fn get<T: CNumber>(region: &Region, field: Field<'_>) -> Result<T, Failure> {
-    let (path, primitive) = field.resolve(region)?;
-    check_type::<T>(region, &path, primitive, "shm_get")?;
-    Ok(T::from_value(region.get(&path)?))
+    let scalar = field.resolve(region)?;
+    check_type::<T>(region, &scalar.path, scalar.primitive, "shm_get")?;
+    Ok(T::from_value(
+        region.get_at(scalar.offset, scalar.primitive)?,
+    ))
 }
 
 fn set<T: CNumber>(region: &Region, field: Field<'_>, value: T) -> Result<(), Failure> {
-    let (path, _) = field.resolve(region)?;
-    Ok(region.set(&path, value.into_value())?)
+    let scalar = field.resolve(region)?;
+    Ok(region.set_at(scalar.offset, scalar.primitive, value.into_value())?)
 }
 
 fn fetch_add<T: CNumber>(region: &Region, field: Field<'_>, operand: T) -> Result<T, Failure> {
-    let (path, primitive) = field.resolve(region)?;
-    check_type::<T>(region, &path, primitive, "shm_fetch_add")?;
-    let old = region.fetch(&path, FieldOp::Add, operand.into_value())?;
+    let scalar = field.resolve(region)?;
+    check_type::<T>(region, &scalar.path, scalar.primitive, "shm_fetch_add")?;
+    let old = region.fetch_at(
+        scalar.offset,
+        scalar.primitive,
+        FieldOp::Add,
+        operand.into_value(),
+    )?;
     Ok(T::from_value(old))
 }
 

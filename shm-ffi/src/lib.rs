@@ -24,7 +24,6 @@ mod abi;
 mod args;
 mod codegen;
 mod number;
-mod offset;
 mod status;
 
 pub use abi::*;

@@ -334,6 +334,20 @@ fn fields_by_path_and_offset_with_the_types_checked() {
             SHM_E_INVALID_ARGUMENT,
             "count is a u64"
         );
+        assert!(last().contains("field `count`"), "{}", last());
+        // A value out of range by offset names the field by its path too.
+        let small = std::mem::offset_of!(Gauge, small);
+        assert_eq!(shm_set_i64_at(region, small, 256), SHM_E_INVALID_ARGUMENT);
+        assert!(
+            last().contains("field `small` holds u8 (0 to 255)"),
+            "{}",
+            last()
+        );
+        assert_eq!(
+            shm_fetch_add_i64_at(region, small, -300, null_mut()),
+            SHM_E_INVALID_ARGUMENT
+        );
+        assert!(last().contains("field `small`"), "{}", last());
         assert_eq!(shm_region_close(region), SHM_OK);
     }
 }

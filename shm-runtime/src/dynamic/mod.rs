@@ -33,7 +33,7 @@ use crate::error::{Error, Location, Result};
 use crate::os::Access;
 use crate::raw::RawRegion;
 use crate::region::{self, shm_name, Expect, LayoutSource, Request, TypeSpec, DEFAULT_TIMEOUT};
-use crate::schema::{FieldRef, Schema};
+use crate::schema::{FieldRef, Leaf, Schema};
 use crate::sync::lock::{self, LockHolder};
 use crate::sync::owner::{self, Liveness};
 use crate::sync::runs::{self, Run};
@@ -42,8 +42,9 @@ use crate::Primitive;
 /// An open region of any layout, typed by its [`Schema`].
 ///
 /// Whole-struct operations move bytes (`snapshot`, `update`, `store`);
-/// single fields are reached by path (`bar`, `inner.x`, `samples[3]`) and
-/// read or written with one atomic instruction of the field's own width.
+/// single fields are reached by path (`bar`, `inner.x`, `samples[3]`) or by
+/// the byte offset where they start, and read or written with one atomic
+/// instruction of the field's own width.
 pub struct Region {
     raw: RawRegion,
     schema: Schema,
@@ -468,6 +469,26 @@ impl Region {
         })
     }
 
+    /// The scalar that starts at byte `offset` (where C's `offsetof` puts
+    /// a field): its canonical path and type, to read and write with
+    /// [`get_at`](Self::get_at), [`set_at`](Self::set_at) and
+    /// [`fetch_at`](Self::fetch_at) without parsing a path.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`] when no scalar starts there, naming the scalar
+    /// the offset falls inside, or the struct's size when it is past the
+    /// end.
+    pub fn scalar_at(&self, offset: usize) -> Result<Leaf> {
+        self.schema
+            .scalar_at(offset)
+            .map_err(|e| Error::NoSuchField {
+                location: self.location().clone(),
+                path: format!("@{offset}"),
+                reason: e.to_string(),
+            })
+    }
+
     /// Atomically loads the scalar at `path` (`Acquire`, at its width).
     ///
     /// # Errors
@@ -492,7 +513,7 @@ impl Region {
     pub fn set(&self, path: &str, value: Value) -> Result<()> {
         self.check_writable()?;
         let (offset, primitive) = self.scalar(path)?;
-        let bits = self.bits_for(path, value, primitive)?;
+        let bits = self.bits_for(FieldName::Path(path), value, primitive)?;
         // SAFETY: `offset` is a scalar of `primitive` inside the payload,
         // aligned to it (the schema is validated); the mapping is writable;
         // shared memory is only accessed atomically.
@@ -502,8 +523,9 @@ impl Region {
 
     /// Atomically loads the scalar of type `primitive` at byte `offset`
     /// (`Acquire`), as [`get`](Self::get) does by path: for callers that
-    /// resolve a field once (with [`scalar`](Self::scalar) or the schema)
-    /// and read it often, without parsing its path each time.
+    /// resolve a field once (with [`scalar`](Self::scalar),
+    /// [`scalar_at`](Self::scalar_at) or the schema) and read it often,
+    /// without parsing its path each time.
     ///
     /// The schema must have a scalar of `primitive`'s width at `offset`, so
     /// the access is in bounds, aligned, and of the width every other
@@ -532,13 +554,7 @@ impl Region {
     pub fn set_at(&self, offset: usize, primitive: Primitive, value: Value) -> Result<()> {
         self.check_writable()?;
         self.check_scalar_at(offset, primitive)?;
-        // The path is made only for an error: this is a hot path.
-        let bits = value.to_bits(primitive).map_err(|e| Error::InvalidValue {
-            location: self.location().clone(),
-            path: format!("@{offset}"),
-            expected: e.expected,
-            found: e.found,
-        })?;
+        let bits = self.bits_for(FieldName::Offset(offset), value, primitive)?;
         // SAFETY: the schema has a scalar of `primitive`'s width at `offset`
         // (checked above): inside the payload, aligned to that width; the
         // mapping is writable; shared memory is only accessed atomically.
@@ -570,19 +586,31 @@ impl Region {
     pub fn fetch(&self, path: &str, op: FieldOp, operand: Value) -> Result<Value> {
         self.check_writable()?;
         let (offset, primitive) = self.scalar(path)?;
-        let bits = self.bits_for(path, operand, primitive)?;
-        let float = matches!(primitive, Primitive::F32 | Primitive::F64);
-        if float && matches!(op, FieldOp::And | FieldOp::Or | FieldOp::Xor) {
-            return Err(Error::InvalidValue {
-                location: self.location().clone(),
-                path: path.to_owned(),
-                expected: "an integer field for a bitwise operation".to_owned(),
-                found: format!("a field of type {}", primitive.name()),
-            });
-        }
-        // SAFETY: as in `set`.
-        let old = unsafe { value::fetch_op(self.at(offset), primitive, op, bits) };
-        Ok(Value::from_bits(old, primitive))
+        // SAFETY: `scalar` found a scalar of `primitive` at `offset`, and the
+        // handle is writable (both checked above).
+        unsafe { self.fetch_unchecked(offset, primitive, FieldName::Path(path), op, operand) }
+    }
+
+    /// Atomically applies `op` with `operand` to the scalar of type
+    /// `primitive` at byte `offset` and returns its old value, as
+    /// [`fetch`](Self::fetch) does by path.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_at`](Self::set_at); bitwise operations on a float are
+    /// [`Error::InvalidValue`].
+    pub fn fetch_at(
+        &self,
+        offset: usize,
+        primitive: Primitive,
+        op: FieldOp,
+        operand: Value,
+    ) -> Result<Value> {
+        self.check_writable()?;
+        self.check_scalar_at(offset, primitive)?;
+        // SAFETY: a scalar of `primitive`'s width starts at `offset`, and the
+        // handle is writable (both checked above).
+        unsafe { self.fetch_unchecked(offset, primitive, FieldName::Offset(offset), op, operand) }
     }
 
     /// Atomically replaces the scalar at `path` with `new` if it holds
@@ -599,8 +627,8 @@ impl Region {
     ) -> Result<std::result::Result<Value, Value>> {
         self.check_writable()?;
         let (offset, primitive) = self.scalar(path)?;
-        let current = self.bits_for(path, current, primitive)?;
-        let new = self.bits_for(path, new, primitive)?;
+        let current = self.bits_for(FieldName::Path(path), current, primitive)?;
+        let new = self.bits_for(FieldName::Path(path), new, primitive)?;
         // SAFETY: as in `set`.
         let outcome = unsafe { value::compare_exchange(self.at(offset), primitive, current, new) };
         Ok(outcome
@@ -694,13 +722,59 @@ impl Region {
         unsafe { value::load(self.at(offset), primitive) }
     }
 
-    fn bits_for(&self, path: &str, value: Value, primitive: Primitive) -> Result<u64> {
+    /// The body of [`fetch`](Self::fetch) and [`fetch_at`](Self::fetch_at)
+    /// once the field is known.
+    ///
+    /// # Safety
+    ///
+    /// A scalar of `primitive`'s width starts at `offset` in the schema, and
+    /// the handle is writable.
+    unsafe fn fetch_unchecked(
+        &self,
+        offset: usize,
+        primitive: Primitive,
+        name: FieldName<'_>,
+        op: FieldOp,
+        operand: Value,
+    ) -> Result<Value> {
+        let bits = self.bits_for(name, operand, primitive)?;
+        let float = matches!(primitive, Primitive::F32 | Primitive::F64);
+        if float && matches!(op, FieldOp::And | FieldOp::Or | FieldOp::Xor) {
+            return Err(Error::InvalidValue {
+                location: self.location().clone(),
+                path: self.name_of(name),
+                expected: "an integer field for a bitwise operation".to_owned(),
+                found: format!("a field of type {}", primitive.name()),
+            });
+        }
+        // SAFETY: the schema is validated, so the scalar at `offset` lies
+        // inside the payload, aligned to its width; the mapping is writable
+        // (both the caller's promise); shared memory is only accessed
+        // atomically.
+        let old = unsafe { value::fetch_op(self.at(offset), primitive, op, bits) };
+        Ok(Value::from_bits(old, primitive))
+    }
+
+    fn bits_for(&self, name: FieldName<'_>, value: Value, primitive: Primitive) -> Result<u64> {
         value.to_bits(primitive).map_err(|e| Error::InvalidValue {
             location: self.location().clone(),
-            path: path.to_owned(),
+            path: self.name_of(name),
             expected: e.expected,
             found: e.found,
         })
+    }
+
+    /// The field's name in an error message: the path as the caller wrote
+    /// it, or the path of the scalar at an offset. Made only for an error,
+    /// so the by-offset calls stay free of paths.
+    fn name_of(&self, name: FieldName<'_>) -> String {
+        match name {
+            FieldName::Path(path) => path.to_owned(),
+            FieldName::Offset(offset) => self
+                .schema
+                .scalar_at(offset)
+                .map_or_else(|_| format!("@{offset}"), |scalar| scalar.path),
+        }
     }
 
     /// Checks that a scalar of `primitive`'s width starts at `offset`.
@@ -749,6 +823,15 @@ impl Region {
         }
         Ok(())
     }
+}
+
+/// How a caller named a field, kept for error messages.
+#[derive(Clone, Copy, Debug)]
+enum FieldName<'a> {
+    /// By path, as written.
+    Path(&'a str),
+    /// By the byte offset where the scalar starts.
+    Offset(usize),
 }
 
 /// An update in progress on a [`Region`], holding its writer lock: change

@@ -52,12 +52,14 @@
 //! The files split by concern: `validate.rs` holds those checks,
 //! `build.rs` lays out a struct by `#[repr(C)]` rules, `json.rs` reads and
 //! writes the embedded schema, `path.rs` and `leaves.rs` find fields by
-//! path, `diff.rs` names what differs between two layouts.
+//! path, `offset.rs` finds the scalar at a byte offset, `diff.rs` names what
+//! differs between two layouts.
 
 mod build;
 mod diff;
 mod json;
 mod leaves;
+mod offset;
 mod path;
 mod validate;
 
@@ -70,6 +72,7 @@ pub use diff::{diff, summarize, Difference};
 pub(crate) use json::write_schema;
 pub use json::{RecordedLayout, SchemaError};
 pub use leaves::{Leaf, Leaves};
+pub use offset::OffsetError;
 pub use path::{FieldRef, PathError, PathErrorKind};
 pub use validate::{LayoutError, MAX_ALIGN, MAX_DEPTH, MAX_FIELDS, MAX_NAME_LEN, MAX_SIZE};
 

@@ -28,6 +28,13 @@ use crate::traits::SharedState;
 /// ones journal only the ranges that changed.
 const SMALL_PAYLOAD: usize = 256;
 
+/// Structs up to this size are snapshotted inline (the 16-byte row stays
+/// a pair of loads in its caller's loop); larger ones out of line, built
+/// in place ([`RawRegion::snapshot_outlined`]). Where between 16 bytes and
+/// 4 KiB the two calls start to cost less than the second copy was not
+/// measured: a few cache lines copy in a few nanoseconds, as the calls do.
+const INLINE_SNAPSHOT: usize = 256;
+
 /// How often a handle that cannot register as a waiter (a read-only one)
 /// looks at the version again while it waits for a change.
 const READ_ONLY_POLL: Duration = Duration::from_millis(1);
@@ -180,6 +187,10 @@ impl RawRegion {
     /// `size_of::<T>()` as its size.
     #[inline(always)]
     pub(crate) unsafe fn snapshot<T: SharedState>(&self) -> T {
+        if size_of::<T>() > INLINE_SNAPSHOT {
+            // SAFETY: the caller's promise.
+            return unsafe { self.snapshot_outlined() };
+        }
         let mut value = MaybeUninit::<T>::uninit();
         // SAFETY: `value` is valid for writes of `size_of::<T>()` bytes, the
         // payload's size (the caller's promise).
@@ -187,6 +198,50 @@ impl RawRegion {
         // SAFETY: `read_into` wrote all `size_of::<T>()` bytes, and every
         // bit pattern is a valid `T` (the `SharedField` contract).
         unsafe { value.assume_init() }
+    }
+
+    /// [`snapshot`](Self::snapshot) for a large `T`, built in the caller's
+    /// return slot rather than copied there.
+    ///
+    /// Inline, the copy lands in a local, which is then copied again into
+    /// the caller's `let v`: LLVM cannot copy straight into `v` once `v`'s
+    /// address has escaped (a `black_box(&v)`, a call taking `&v`), since
+    /// the copy could then be seen through it. Out of line, the destination
+    /// is this function's own return slot (`sret`, `noalias`), which nothing
+    /// else can reach while the copy runs, and `read_into_outlined` does not
+    /// capture `value`'s address (see `atomic_copy::load_blocks`); so
+    /// MemCpyOpt's call-slot optimization passes the return slot itself to
+    /// `read_into_outlined` and drops the copy (this function is a tail
+    /// call), and the caller passes its `v` as the return slot.
+    ///
+    /// # Safety
+    ///
+    /// As [`snapshot`](Self::snapshot).
+    #[inline(never)]
+    unsafe fn snapshot_outlined<T: SharedState>(&self) -> T {
+        let mut value = MaybeUninit::<T>::uninit();
+        // SAFETY: `value` is valid for writes of a `T`, the payload's size
+        // (the caller's promise).
+        unsafe { self.read_into_outlined(value.as_mut_ptr()) };
+        // SAFETY: `read_into_outlined` wrote the whole `T`, and every bit
+        // pattern is a valid `T` (the `SharedField` contract).
+        unsafe { value.assume_init() }
+    }
+
+    /// [`read_into`](Self::read_into) a `T`, out of line, for
+    /// [`snapshot_outlined`](Self::snapshot_outlined): a separate function
+    /// (its `out` inferred `nocapture`: it is only written through, never
+    /// stored or handed to assembly) is what the call-slot optimization
+    /// needs.
+    ///
+    /// # Safety
+    ///
+    /// As [`snapshot`](Self::snapshot); `out` is valid for writes of a `T`.
+    #[inline(never)]
+    unsafe fn read_into_outlined<T: SharedState>(&self, out: *mut T) {
+        // SAFETY: `out` is valid for writes of `size_of::<T>()` bytes, the
+        // payload's size (the caller's promise).
+        unsafe { self.read_into(out.cast(), size_of::<T>()) };
     }
 
     /// A consistent copy of the payload into `out`.

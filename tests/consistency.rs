@@ -49,6 +49,45 @@ fn snapshots_are_never_torn_and_versions_never_go_back() {
     }
 }
 
+/// `store` from another process, both when it compares in place and
+/// journals ranges (`soak`) and when it journals whole copies (`striped`):
+/// no snapshot is ever torn, and rounds never go back.
+#[test]
+fn stored_values_are_never_torn() {
+    const MIN_SNAPSHOTS: u64 = 100_000;
+    fn watch<T: shm_runtime::SharedState + std::fmt::Debug>(
+        shared: &shm_runtime::Shared<T>,
+        round_of: impl Fn(&T) -> Option<u64>,
+    ) {
+        let (mut last_round, mut rounds_seen) = (0, 0u64);
+        for _ in 0..MIN_SNAPSHOTS {
+            let snap = shared.snapshot();
+            let round = round_of(&snap).unwrap_or_else(|| panic!("torn snapshot: {snap:?}"));
+            assert!(round >= last_round, "went back: {round} after {last_round}");
+            rounds_seen += u64::from(round != last_round);
+            last_round = round;
+        }
+        assert!(rounds_seen > 10, "only {rounds_seen} distinct rounds");
+    }
+    for scratch in Scratch::both() {
+        let soak = scratch
+            .target
+            .open(&OpenOptions::<shm::soak::SoakState>::new())
+            .unwrap();
+        let mut writer = Helper::start("store-loop", &scratch.target, &["soak"], &[]);
+        assert_eq!(writer.line(), "ready");
+        watch(&soak, |s| s.is_consistent().then_some(s.round));
+        writer.kill();
+    }
+    for scratch in Scratch::both() {
+        let striped = scratch.target.open(&OpenOptions::<Striped>::new()).unwrap();
+        let mut writer = Helper::start("store-loop", &scratch.target, &["striped"], &[]);
+        assert_eq!(writer.line(), "ready");
+        watch(&striped, |s| s.is_consistent().then_some(s.words[0]));
+        writer.kill();
+    }
+}
+
 #[test]
 fn four_processes_updating_lose_nothing() {
     const PER_PROCESS: u64 = 5_000;

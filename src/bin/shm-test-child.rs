@@ -241,6 +241,30 @@ fn run(args: &[String]) -> Result<(), String> {
             say("ready");
             shared.store(value);
         }
+        // Stores a new whole value in a loop, forever: `soak` (a 480-byte
+        // struct whose invariant is one contiguous range: compared in
+        // place) or `striped` (32 separate ranges: journaled as copies).
+        "store-loop" => match rest.first().map(String::as_str) {
+            Some("soak") => {
+                let shared = open(&target, &OpenOptions::<shm::soak::SoakState>::new())?;
+                say("ready");
+                loop {
+                    let mut value = shared.snapshot();
+                    value.advance();
+                    shared.store(value);
+                }
+            }
+            Some("striped") => {
+                let shared = open(&target, &OpenOptions::<Striped>::new())?;
+                say("ready");
+                loop {
+                    let mut value = shared.snapshot();
+                    value.advance();
+                    shared.store(value);
+                }
+            }
+            other => return Err(format!("store-loop: soak or striped, not {other:?}")),
+        },
         // Holds the lock inside an update until the region's `release` flag
         // is set, with `holding` set meanwhile; then adds `n` to `value`.
         // With a second argument, first renames the main thread (the

@@ -17,8 +17,9 @@
 //!   `Truncated` or (read-only, for an empty or unpublished file, which it
 //!   waits for) `Timeout`;
 //! - a handle that opened has a header whose geometry lies inside the file,
-//!   and its `snapshot` and one `update` work: the next `snapshot` returns
-//!   exactly what the `update` published.
+//!   and its `snapshot`, one `update` and one `store` work: the next
+//!   `snapshot` returns exactly what the `update` published, then what the
+//!   `store` stored.
 //!
 //! [`forge`] builds files that get past the header checksum: a real region
 //! with its header fields and later bytes edited as the input says, the
@@ -212,6 +213,18 @@ fn check<T: SharedState>(path: &Path, bytes: &[u8]) -> Outcome {
                 "{}: the snapshot after an update is not what it published",
                 what("update")
             );
+            let mut changed = as_bytes(&published).to_vec();
+            if let Some(last) = changed.last_mut() {
+                *last ^= 0xa5;
+            }
+            let stored: T = from_bytes(&changed).expect("same size");
+            handle.store(stored);
+            assert!(
+                as_bytes(&handle.snapshot()) == as_bytes(&stored),
+                "{}: the snapshot after a store is not what it stored",
+                what("store")
+            );
+            let published = stored;
             drop(handle);
             // What the read-write handle left is a region any reader opens.
             let reader = OpenOptions::<T>::new()

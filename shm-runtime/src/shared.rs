@@ -42,7 +42,12 @@ const UPDATE_ON_STACK_MAX: usize = 16 * 1024;
 /// reboot).
 pub struct Shared<T: SharedState> {
     raw: RawRegion,
-    scratch: Scratch<T>,
+    /// Boxed, so that `Shared` itself holds no interior mutability: a
+    /// `&Shared` is then immutable to the compiler, which keeps the
+    /// payload's address in a register across a loop of snapshots instead
+    /// of loading it again after every opaque call (a cycle of a 16-byte
+    /// snapshot's three).
+    scratch: Box<Scratch<T>>,
     _type: PhantomData<T>,
 }
 
@@ -108,7 +113,7 @@ impl<T: SharedState> Shared<T> {
         let runs = runs::runs(T::TYPE).into_boxed_slice();
         Ok(Shared {
             raw: RawRegion::new(mapping, size_of::<T>(), align_of::<T>(), runs)?,
-            scratch: Scratch::new(),
+            scratch: Box::new(Scratch::new()),
             _type: PhantomData,
         })
     }

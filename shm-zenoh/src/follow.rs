@@ -273,8 +273,8 @@ impl Follower {
             self.status.applied += 1;
             return Ok(());
         }
-        let known = &self.known;
-        match region.update(|bytes| bytes.copy_from_slice(known)) {
+        // Compared with the region in place: only what differs is written.
+        match region.store(&self.known) {
             Ok(()) => {
                 self.status.applied += 1;
                 Ok(())

@@ -339,7 +339,8 @@ impl RawRegion {
         guard: LockGuard<'a>,
         new: &[u8],
     ) -> Result<(), LockGuard<'a>> {
-        debug_assert!(new.len() == self.size);
+        // A real check: the comparison below reads `new.len()` shared bytes.
+        assert_eq!(new.len(), self.size, "a store of another size");
         if new.len() <= SMALL_PAYLOAD {
             return Err(guard);
         }

@@ -25,8 +25,12 @@ use crate::sync::{change, SyncArea, SYNC_OFFSET};
 use crate::traits::SharedState;
 
 /// Payloads up to this size journal whole copies on every update; larger
-/// ones journal only the ranges that changed.
-const SMALL_PAYLOAD: usize = 256;
+/// ones journal only the ranges that changed (and a `store` compares in
+/// place). Both forms are valid at any size: this is only where one costs
+/// less. Under loom it is 8 bytes, so that the models' 8-byte `Pair` takes
+/// the copies and their 12-byte `Triple` the ranges and the in-place
+/// comparison (`sync/loom_tests.rs`).
+pub(crate) const SMALL_PAYLOAD: usize = if cfg!(loom) { 8 } else { 256 };
 
 /// Structs up to this size are snapshotted inline (the 16-byte row stays
 /// a pair of loads in its caller's loop); larger ones out of line, built

@@ -232,7 +232,11 @@ impl<T: SharedState> Shared<T> {
         result
     }
 
-    /// Replaces the whole struct: `update(|f| *f = value)`.
+    /// Replaces the whole struct: `update(|f| *f = value)`, all or nothing.
+    /// Only the scalars that differ from the current value are written (a
+    /// field-level write to a field `value` leaves as it is survives); for
+    /// a struct above 256 bytes they are found by comparing `value` with
+    /// the region in place, with no copy of the struct.
     ///
     /// # Panics
     ///

@@ -81,6 +81,40 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     }
 }
 
+/// The 64-byte block at `src` as four 16-byte pieces, each loaded with
+/// one aligned `vmovdqa`.
+///
+/// # Safety
+///
+/// `src` is 64-aligned and valid for reads of 64 bytes, only accessed
+/// atomically; the CPU supports AVX.
+#[cfg(all(target_arch = "x86_64", not(loom)))]
+#[inline]
+#[target_feature(enable = "avx")]
+unsafe fn load4(src: *const u8) -> [core::arch::x86_64::__m128i; 4] {
+    use core::arch::x86_64::__m128i;
+    let (a, b, c, d): (__m128i, __m128i, __m128i, __m128i);
+    // SAFETY: four aligned 16-byte loads of `src[0..64]`, valid and
+    // 16-aligned (the caller's promise). The block writes no memory
+    // (`readonly`), touches no stack and no flags, and writes only its
+    // declared outputs; AVX is enabled for this function and present.
+    unsafe {
+        core::arch::asm!(
+            "vmovdqa {a}, xmmword ptr [{src}]",
+            "vmovdqa {b}, xmmword ptr [{src} + 16]",
+            "vmovdqa {c}, xmmword ptr [{src} + 32]",
+            "vmovdqa {d}, xmmword ptr [{src} + 48]",
+            src = in(reg) src,
+            a = out(xmm_reg) a,
+            b = out(xmm_reg) b,
+            c = out(xmm_reg) c,
+            d = out(xmm_reg) d,
+            options(nostack, readonly, preserves_flags),
+        );
+    }
+    [a, b, c, d]
+}
+
 /// Copies `bytes` (a non-zero multiple of 64) from `src` (64-aligned) to
 /// `dst`, 16 bytes per load. Returns `bytes`.
 ///
@@ -116,38 +150,6 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 #[target_feature(enable = "avx")]
 unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
     use core::arch::x86_64::{__m128i, __m256i, _mm256_storeu_si256};
-
-    /// The 64-byte block at `src` as four 16-byte pieces, each loaded with
-    /// one aligned `vmovdqa`.
-    ///
-    /// # Safety
-    ///
-    /// `src` is 64-aligned and valid for reads of 64 bytes, only accessed
-    /// atomically; the CPU supports AVX.
-    #[inline]
-    #[target_feature(enable = "avx")]
-    unsafe fn load4(src: *const u8) -> [__m128i; 4] {
-        let (a, b, c, d): (__m128i, __m128i, __m128i, __m128i);
-        // SAFETY: four aligned 16-byte loads of `src[0..64]`, valid and
-        // 16-aligned (the caller's promise). The block writes no memory
-        // (`readonly`), touches no stack and no flags, and writes only its
-        // declared outputs; AVX is enabled for this function and present.
-        unsafe {
-            core::arch::asm!(
-                "vmovdqa {a}, xmmword ptr [{src}]",
-                "vmovdqa {b}, xmmword ptr [{src} + 16]",
-                "vmovdqa {c}, xmmword ptr [{src} + 32]",
-                "vmovdqa {d}, xmmword ptr [{src} + 48]",
-                src = in(reg) src,
-                a = out(xmm_reg) a,
-                b = out(xmm_reg) b,
-                c = out(xmm_reg) c,
-                d = out(xmm_reg) d,
-                options(nostack, readonly, preserves_flags),
-            );
-        }
-        [a, b, c, d]
-    }
 
     /// `low` then `high`, as one 32-byte value. In assembly, where LLVM
     /// cannot see the halves: it would store them as two 16-byte halves,
@@ -342,59 +344,48 @@ pub(crate) unsafe fn first_different_block(
 }
 
 /// [`first_different_block`] over whole blocks `from..to`, 64 bytes per
-/// iteration: four 16-byte `vmovdqa` loads of the shared side (each atomic,
-/// as in [`load_blocks`]), XORed with 32-byte loads of the private side,
-/// and one `vptest` of their OR. AVX only: the 256-bit `vxorps`, `vorps`
-/// and `vptest` need no AVX2.
+/// iteration: the block's four atomic 16-byte loads ([`load4`]) joined in
+/// pairs, XORed with 32 private bytes each, and one `vptest` of their OR.
 ///
 /// # Safety
 ///
 /// As [`first_different_block`]; `from < to`, both multiples of 64 and
 /// inside both buffers; the processor has AVX.
 #[cfg(all(target_arch = "x86_64", not(loom)))]
-#[inline(always)]
+#[target_feature(enable = "avx")]
 unsafe fn first_different_whole_block(
     shared: *const u8,
     private: *const u8,
     from: usize,
     to: usize,
 ) -> usize {
-    let at: usize;
-    // SAFETY: every address read is `shared + i .. + 64` or `private + i ..
-    // + 64` with `from <= i < to`, inside both buffers (the caller's
-    // promise); the `vmovdqa` addresses are 16-aligned since `shared` is
-    // 64-aligned and `i` a multiple of 64. Nothing is written to memory.
-    unsafe {
-        core::arch::asm!(
-            "2:",
-            "vmovdqa xmm0, xmmword ptr [{shared} + {i}]",
-            "vmovdqa xmm1, xmmword ptr [{shared} + {i} + 16]",
-            "vmovdqa xmm2, xmmword ptr [{shared} + {i} + 32]",
-            "vmovdqa xmm3, xmmword ptr [{shared} + {i} + 48]",
-            "vinsertf128 ymm0, ymm0, xmm1, 1",
-            "vinsertf128 ymm2, ymm2, xmm3, 1",
-            "vxorps ymm0, ymm0, ymmword ptr [{private} + {i}]",
-            "vxorps ymm2, ymm2, ymmword ptr [{private} + {i} + 32]",
-            "vorps ymm0, ymm0, ymm2",
-            "vptest ymm0, ymm0",
-            "jnz 3f",
-            "add {i}, 64",
-            "cmp {i}, {n}",
-            "jb 2b",
-            "3:",
-            "vzeroupper",
-            shared = in(reg) shared,
-            private = in(reg) private,
-            n = in(reg) to,
-            i = inout(reg) from => at,
-            out("xmm0") _,
-            out("xmm1") _,
-            out("xmm2") _,
-            out("xmm3") _,
-            options(nostack, readonly),
-        );
+    use core::arch::x86_64::{
+        _mm256_castps_si256, _mm256_castsi128_si256, _mm256_castsi256_ps, _mm256_insertf128_si256,
+        _mm256_loadu_ps, _mm256_or_ps, _mm256_testz_si256, _mm256_xor_ps,
+    };
+    let mut at = from;
+    while at < to {
+        // SAFETY: `at..at + 64` is inside both buffers (`at < to`, both
+        // multiples of 64), and `shared + at` is 64-aligned; AVX is present
+        // (the caller's promise); the private side is read with unaligned
+        // loads. Bitwise operations on `ps` values are AVX's 256-bit
+        // integer-free forms: the bits are what they compare.
+        let differs = unsafe {
+            let [a, b, c, d] = load4(shared.add(at));
+            let low = _mm256_insertf128_si256::<1>(_mm256_castsi128_si256(a), b);
+            let high = _mm256_insertf128_si256::<1>(_mm256_castsi128_si256(c), d);
+            let mine = private.add(at).cast::<f32>();
+            let low = _mm256_xor_ps(_mm256_castsi256_ps(low), _mm256_loadu_ps(mine));
+            let high = _mm256_xor_ps(_mm256_castsi256_ps(high), _mm256_loadu_ps(mine.add(8)));
+            let any = _mm256_castps_si256(_mm256_or_ps(low, high));
+            _mm256_testz_si256(any, any) == 0
+        };
+        if differs {
+            return at;
+        }
+        at += 64;
     }
-    at
+    to
 }
 
 #[cfg(all(test, not(loom)))]

@@ -7,6 +7,8 @@
 mod codegen;
 mod commands;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod region_arg;
 mod render;
 mod signals;

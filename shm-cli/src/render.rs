@@ -565,14 +565,7 @@ mod tests {
 
     #[test]
     fn a_struct_prints_as_a_tree_and_as_json() {
-        let point = StructDesc::repr_c(
-            "Point",
-            vec![
-                ("x".to_owned(), Primitive::I16.into()),
-                ("y".to_owned(), Primitive::I16.into()),
-            ],
-        )
-        .unwrap();
+        let point = crate::fixtures::point("Point", Primitive::I16);
         let root = StructDesc::repr_c(
             "Board",
             vec![

@@ -138,6 +138,7 @@ pub fn summary(root: &StructDesc) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::point;
     use shm_runtime::Primitive;
 
     struct Strict;
@@ -148,14 +149,6 @@ mod tests {
         fn implied(&self, name: &str) -> Vec<String> {
             vec![format!("{name}View")]
         }
-    }
-
-    fn point(name: &str, ty: Primitive) -> StructDesc {
-        StructDesc::repr_c(
-            name,
-            vec![("x".to_owned(), ty.into()), ("y".to_owned(), ty.into())],
-        )
-        .unwrap()
     }
 
     #[test]

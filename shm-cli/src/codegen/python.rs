@@ -114,14 +114,7 @@ mod tests {
 
     #[test]
     fn classes_nest_first_and_keywords_are_refused() {
-        let point = StructDesc::repr_c(
-            "Point",
-            vec![
-                ("x".to_owned(), Primitive::I16.into()),
-                ("y".to_owned(), Primitive::I16.into()),
-            ],
-        )
-        .unwrap();
+        let point = crate::fixtures::point("Point", Primitive::I16);
         let root = StructDesc::repr_c(
             "shm",
             vec![

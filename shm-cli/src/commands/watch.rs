@@ -177,14 +177,7 @@ mod tests {
 
     #[test]
     fn only_changed_scalars_are_listed_with_their_paths() {
-        let point = StructDesc::repr_c(
-            "Point",
-            vec![
-                ("x".to_owned(), Primitive::I16.into()),
-                ("y".to_owned(), Primitive::I16.into()),
-            ],
-        )
-        .unwrap();
+        let point = crate::fixtures::point("Point", Primitive::I16);
         let root = StructDesc::repr_c(
             "S",
             vec![

@@ -94,6 +94,20 @@ impl<'a> Stores<'a> {
     }
 }
 
+impl Entry {
+    /// The stores this entry records, as its writer's publish made them.
+    pub(crate) fn stores(&self) -> Stores<'_> {
+        match self {
+            Entry::Ranges { changes, new } => Stores::Ranges {
+                // `read` builds entries of ranges only.
+                ranges: changes.ranges().unwrap_or_default(),
+                new,
+            },
+            Entry::Copies { old, new } => Stores::Copies { old, new },
+        }
+    }
+}
+
 /// Writes the entry of a publish that makes `stores`.
 ///
 /// # Safety

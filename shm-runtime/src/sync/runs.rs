@@ -424,6 +424,8 @@ mod tests {
     static I32: TypeInfo = TypeInfo::Primitive(Primitive::I32);
     static U64: TypeInfo = TypeInfo::Primitive(Primitive::U64);
     static U8: TypeInfo = TypeInfo::Primitive(Primitive::U8);
+    static U16: TypeInfo = TypeInfo::Primitive(Primitive::U16);
+    static U32: TypeInfo = TypeInfo::Primitive(Primitive::U32);
     static PAIR: TypeInfo = TypeInfo::Struct {
         name: "Pair",
         size: 8,
@@ -559,8 +561,6 @@ mod tests {
         assert!(!changes.is_empty() && changes.ranges().is_none());
     }
 
-    static U16: TypeInfo = TypeInfo::Primitive(Primitive::U16);
-    static U32: TypeInfo = TypeInfo::Primitive(Primitive::U32);
     /// Every width, a padding byte (13), and a length (1032) that is not a
     /// whole number of blocks.
     static MIXED: TypeInfo = TypeInfo::Struct {

@@ -37,7 +37,7 @@
 
 use super::atomics::fence;
 use super::atomics::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use super::journal::{self, Entry, Stores};
+use super::journal::{self, Stores};
 use super::lock::{self, LockGuard};
 use super::owner::ObjectId;
 use super::runs::{self, Run};
@@ -183,17 +183,18 @@ impl PayloadLayout<'_> {
         if self.area.seq.load(Relaxed) != seq || self.area.journal_target.load(Relaxed) != target {
             return None;
         }
-        match entry {
-            Some(Entry::Ranges { changes, new }) => {
-                for &(start, end) in changes.ranges().unwrap_or_default() {
-                    out[start..end].copy_from_slice(&new[start..end]);
+        // Without a committed entry (or with a damaged one) an odd sequence
+        // is damage (see `recover`): the payload as it is, is what recovery
+        // leaves.
+        if let Some(entry) = &entry {
+            match entry.stores() {
+                Stores::Ranges { ranges, new } => {
+                    for &(start, end) in ranges {
+                        out[start..end].copy_from_slice(&new[start..end]);
+                    }
                 }
+                Stores::Copies { old, new } => runs::overlay_changed(out, self.runs, old, new),
             }
-            Some(Entry::Copies { old, new }) => runs::overlay_changed(out, self.runs, &old, &new),
-            // Without a committed entry (or with a damaged one) an odd
-            // sequence is damage (see `recover`): the payload as it is, is
-            // what recovery leaves.
-            None => {}
         }
         // The state the publish leaves, at the sequence it ends at (what
         // recovery stores, with or without an entry).
@@ -216,11 +217,22 @@ impl PayloadLayout<'_> {
         crate::fault::pause_point("journal-written");
         self.area.journal_target.store(seq.wrapping_add(2), Release);
         crate::fault::pause_point("journal-committed");
+        self.apply(seq.wrapping_add(2), || self.store(stores));
+        self.area.journal_target.store(0, Release);
+        crate::fault::pause_point("published");
+    }
+
+    /// Stores into the payload what `stores` says: the ranges' bytes, or
+    /// every scalar that differs between the copies, each with one atomic
+    /// store of its width.
+    fn store(&self, stores: &Stores<'_>) {
         // SAFETY: `payload` is valid for `size` bytes, aligned for the
-        // struct, only accessed atomically; the copies in `stores` are
-        // `size` bytes, the runs describe that struct and the ranges are
-        // made of its whole scalars.
-        self.apply(seq.wrapping_add(2), || unsafe {
+        // struct the runs describe, and only accessed atomically. The
+        // ranges are made of whole scalars of that struct (a publish's
+        // come from its runs; `journal::read` checks a recorded entry's
+        // against the size), and both functions clamp every access to the
+        // lengths of the copies they are given.
+        unsafe {
             match *stores {
                 Stores::Ranges { ranges, new } => {
                     runs::store_ranges(self.payload, self.runs, ranges, new)
@@ -229,9 +241,7 @@ impl PayloadLayout<'_> {
                     runs::store_changed(self.payload, self.runs, old, new);
                 }
             }
-        });
-        self.area.journal_target.store(0, Release);
-        crate::fault::pause_point("published");
+        }
     }
 
     /// Steps 3 and 4: the odd sequence, the stores, the even sequence.
@@ -262,23 +272,11 @@ impl PayloadLayout<'_> {
         // SAFETY: the journal is this payload's; the lock is ours.
         let entry = pending.then(|| unsafe { journal::read(self.journal, self.size) });
         if let Some(entry) = entry {
-            // SAFETY: as in `publish`: the entry was read back for this
-            // payload's size and runs, and `journal::read` checked its
-            // ranges.
-            self.apply(target, || unsafe {
-                match entry {
-                    Some(Entry::Ranges { changes, new }) => runs::store_ranges(
-                        self.payload,
-                        self.runs,
-                        changes.ranges().unwrap_or_default(),
-                        &new,
-                    ),
-                    Some(Entry::Copies { old, new }) => {
-                        runs::store_changed(self.payload, self.runs, &old, &new);
-                    }
-                    // A damaged entry: nothing can be replayed; readers
-                    // proceed over the payload as it is.
-                    None => {}
+            // A damaged entry (`None`): nothing can be replayed; readers
+            // proceed over the payload as it is.
+            self.apply(target, || {
+                if let Some(entry) = &entry {
+                    self.store(&entry.stores());
                 }
             });
         } else if seq & 1 == 1 {

@@ -4,13 +4,45 @@
 //! environment, a process that reaches `<point>` prints
 //! `shm-runtime: paused at <point>` on stdout (after anything the process
 //! printed there before, so tests read lines in order) and sleeps until it is
-//! killed.
-//! Without the feature, [`pause_point`] compiles to nothing.
+//! killed. `<point>` is a named step (`journal-committed`, `seq-odd`, ...) or
+//! `stored-<n>`: right after the `n`th scalar a publish (or a recovery)
+//! stores into the payload, so a test can stop a writer half-way through
+//! its stores, at any of them.
+//! Without the feature, [`pause_point`] and [`scalar_stored`] compile to
+//! nothing.
 
 #[cfg(all(feature = "fault-injection", not(loom)))]
-pub(crate) fn pause_point(point: &str) {
-    use std::io::Write;
-    if std::env::var("SHM_RUNTIME_PAUSE_AT").is_ok_and(|p| p == point) {
+mod enabled {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::sync::OnceLock;
+
+    /// `SHM_RUNTIME_PAUSE_AT`, read once: the environment of a test child
+    /// does not change while it runs.
+    fn pause_at() -> Option<&'static str> {
+        static AT: OnceLock<Option<String>> = OnceLock::new();
+        AT.get_or_init(|| std::env::var("SHM_RUNTIME_PAUSE_AT").ok())
+            .as_deref()
+    }
+
+    pub(crate) fn pause_point(point: &str) {
+        if pause_at() == Some(point) {
+            pause(point);
+        }
+    }
+
+    pub(crate) fn scalar_stored() {
+        static AFTER: OnceLock<Option<u64>> = OnceLock::new();
+        static STORED: AtomicU64 = AtomicU64::new(0);
+        let after = AFTER.get_or_init(|| pause_at()?.strip_prefix("stored-")?.parse().ok());
+        if let Some(after) = *after {
+            if STORED.fetch_add(1, Relaxed) + 1 == after {
+                pause(&format!("stored-{after}"));
+            }
+        }
+    }
+
+    fn pause(point: &str) -> ! {
+        use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "shm-runtime: paused at {point}");
         let _ = out.flush();
@@ -21,11 +53,20 @@ pub(crate) fn pause_point(point: &str) {
     }
 }
 
+#[cfg(all(feature = "fault-injection", not(loom)))]
+pub(crate) use enabled::{pause_point, scalar_stored};
+
 #[cfg(not(any(feature = "fault-injection", loom)))]
 #[inline(always)]
 pub(crate) fn pause_point(_point: &str) {}
 
+/// One scalar of a publish or recovery was stored into the payload.
+#[cfg(not(all(feature = "fault-injection", not(loom))))]
+#[inline(always)]
+pub(crate) fn scalar_stored() {}
+
 /// Under loom the pause points are steps of the model, where a simulated
-/// process can be made to die or stall (`sync::model`).
+/// process can be made to die or stall (`sync::model`); every store is a
+/// step of its own already.
 #[cfg(loom)]
 pub(crate) use crate::sync::model::pause_point;

@@ -31,26 +31,34 @@ use super::atomics::Word;
 
 /// Copies `len` bytes from shared memory at `src` to private memory at `dst`.
 ///
+/// `src` need only be aligned to 8: a payload is aligned to 64, but a
+/// journal entry's bytes start wherever the entries before them end, at any
+/// multiple of 8. Only a 16-aligned `src` takes the 16-byte block loads;
+/// any other is copied word by word (a journal read, on the cold path of a
+/// recovery), since `vmovdqa` faults on an address that is not 16-aligned
+/// and a misaligned vector load is not documented as atomic.
+///
 /// # Safety
 ///
-/// `src` is valid for reads of `len` bytes, aligned to 64, and only ever
+/// `src` is valid for reads of `len` bytes, aligned to 8, and only ever
 /// accessed atomically by everyone while this runs; `dst` is valid for
 /// writes of `len` bytes and does not overlap `src`.
 #[inline(always)]
 pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+    debug_assert!(src as usize % 8 == 0, "{src:p} is not 8-aligned");
     let mut at = 0;
     // Not under loom, which cannot see inside assembly: the model copies
     // word by word, each word one load per field (`model`).
     #[cfg(all(target_arch = "x86_64", not(loom)))]
     {
-        if len >= 64 && std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: the caller's promise; the whole 64-byte blocks fit in
-            // both; AVX is present (checked), so each 16-byte load is
-            // single-copy atomic.
+        if len >= 64 && src as usize % 16 == 0 && std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the caller's promise; `src` is 16-aligned (checked);
+            // the whole 64-byte blocks fit in both; AVX is present
+            // (checked), so each 16-byte load is single-copy atomic.
             at = unsafe { load_blocks(src, dst, len & !63) };
         }
     }
-    // Alignment: `src` is 64-aligned and `at` grows by 64-byte blocks, then
+    // Alignment: `src` is 8-aligned and `at` grows by 64-byte blocks, then
     // by 8 while the width is 8, then by the current width, which only
     // shrinks; so `src + at` is always aligned to the width used, and
     // `at + width <= len` keeps it in bounds. `dst` may be unaligned.
@@ -86,7 +94,7 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// # Safety
 ///
-/// `src` is 64-aligned and valid for reads of 64 bytes, only accessed
+/// `src` is 16-aligned and valid for reads of 64 bytes, only accessed
 /// atomically; the CPU supports AVX.
 #[cfg(all(target_arch = "x86_64", not(loom)))]
 #[inline]
@@ -115,7 +123,7 @@ unsafe fn load4(src: *const u8) -> [core::arch::x86_64::__m128i; 4] {
     [a, b, c, d]
 }
 
-/// Copies `bytes` (a non-zero multiple of 64) from `src` (64-aligned) to
+/// Copies `bytes` (a non-zero multiple of 64) from `src` (16-aligned) to
 /// `dst`, 16 bytes per load. Returns `bytes`.
 ///
 /// The loads are VEX.128 `vmovdqa` in inline assembly, each single-copy
@@ -144,8 +152,9 @@ unsafe fn load4(src: *const u8) -> [core::arch::x86_64::__m128i; 4] {
 ///
 /// # Safety
 ///
-/// As [`load`], for `bytes` bytes, and the CPU supports AVX (without it the
-/// instructions fault, and the loads are not documented as atomic).
+/// As [`load`], for `bytes` bytes; `src` is 16-aligned, and the CPU
+/// supports AVX (without either the instructions fault, and the loads are
+/// not documented as atomic).
 #[cfg(all(target_arch = "x86_64", not(loom)))]
 #[target_feature(enable = "avx")]
 unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
@@ -203,7 +212,7 @@ unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
     #[target_feature(enable = "avx")]
     unsafe fn copy<const TRAIL: bool>(src: *const u8, dst: *mut u8, bytes: usize) {
         // SAFETY: block 0 is in bounds of both (`bytes >= 64`), and
-        // 64-aligned in `src`.
+        // 16-aligned in `src`.
         let [_, _, mut c0, mut d0] = unsafe {
             let w = load4(src);
             store4(dst, w);
@@ -212,7 +221,7 @@ unsafe fn load_blocks(src: *const u8, dst: *mut u8, bytes: usize) -> usize {
         let mut i = 64;
         while i < bytes {
             // SAFETY: `i` is a multiple of 64 and `i + 64 <= bytes`, so the
-            // block is in bounds and 64-aligned in `src`, and `dst[i..i +
+            // block is in bounds and 16-aligned in `src`, and `dst[i..i +
             // 64]` and `dst[i - 32..i + 32]` are in bounds.
             unsafe {
                 let [a, b, c, d] = load4(src.add(i));
@@ -313,6 +322,7 @@ pub(crate) unsafe fn first_different_block(
     len: usize,
 ) -> usize {
     debug_assert!(from % 64 == 0 || from >= len);
+    debug_assert!(shared as usize % 64 == 0, "{shared:p} is not 64-aligned");
     let mut at = from;
     #[cfg(all(target_arch = "x86_64", not(loom)))]
     {
@@ -431,6 +441,29 @@ mod tests {
                 if block + 64 < len {
                     assert_eq!(find(&private, block + 64), len, "len {len}, byte {at}");
                 }
+            }
+        }
+    }
+
+    /// `load` from every 8-aligned place in a cache line (a journal
+    /// entry's bytes start at any multiple of 8), at lengths around the
+    /// block size: the block loads are only for a 16-aligned source, and
+    /// every byte arrives.
+    #[test]
+    fn loads_from_every_8_aligned_source() {
+        #[repr(align(64))]
+        struct Buf([u8; 768]);
+        let mut shared = Buf([0; 768]);
+        for (i, b) in shared.0.iter_mut().enumerate() {
+            *b = (i % 251 + 1) as u8;
+        }
+        for offset in (0..=64).step_by(8) {
+            for len in [0, 1, 7, 8, 9, 63, 64, 65, 72, 127, 128, 136, 200, 640] {
+                let mut out = vec![0u8; len];
+                // SAFETY: `shared + offset` is 8-aligned and holds
+                // `len <= 640 <= 768 - 64` bytes, private to this test.
+                unsafe { super::load(shared.0.as_ptr().add(offset), out.as_mut_ptr(), len) };
+                assert_eq!(out, shared.0[offset..offset + len], "{len} from {offset}");
             }
         }
     }

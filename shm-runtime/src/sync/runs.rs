@@ -366,9 +366,10 @@ unsafe fn store_one(dst: *const u8, at: usize, width: usize, src: &[u8]) {
             2 => u16::store(to, from.cast::<u16>().read_unaligned(), Release),
             4 => u32::store(to, from.cast::<u32>().read_unaligned(), Release),
             8 => u64::store(to, from.cast::<u64>().read_unaligned(), Release),
-            _ => {}
+            _ => return,
         }
     }
+    crate::fault::scalar_stored();
 }
 
 /// Copies into the private buffer `out` every scalar whose bytes differ
@@ -411,6 +412,7 @@ unsafe fn store_run<V: Word>(dst: *const u8, run: &Run, old: &[u8], new: &[u8]) 
             // SAFETY: aligned and in bounds (the caller's promise), only
             // accessed atomically.
             unsafe { V::store(dst.add(at), n, Release) };
+            crate::fault::scalar_stored();
         }
     }
     changed

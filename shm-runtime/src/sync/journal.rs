@@ -285,4 +285,124 @@ mod tests {
         journal.0[BODY + 8..BODY + 16].copy_from_slice(&304u64.to_le_bytes());
         assert!(read_back(&journal));
     }
+
+    /// A journal buffer for a payload of `size` bytes, 64-aligned, filled
+    /// with `fill`.
+    fn journal_of(size: usize, fill: u8) -> Vec<Line> {
+        vec![Line([fill; 64]); len(size) / 64]
+    }
+
+    #[derive(Clone, Copy)]
+    #[repr(C, align(64))]
+    struct Line([u8; 64]);
+
+    fn bytes(lines: &mut [Line]) -> *mut u8 {
+        lines.as_mut_ptr().cast()
+    }
+
+    static U8: TypeInfo = TypeInfo::Primitive(Primitive::U8);
+
+    proptest::proptest! {
+        /// Entries of changed ranges, written and read back, for ranges of
+        /// every length at every place: each range's bytes land wherever
+        /// the entries before it end (any multiple of 8 in the journal),
+        /// and come back exactly.
+        #[test]
+        fn range_entries_round_trip_at_every_alignment(
+            size in 1usize..=700,
+            cuts in proptest::collection::vec(0usize..=700, 0..=2 * MAX_RANGES),
+            seed in proptest::prelude::any::<u8>(),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (size + 1)).collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            let ranges: Vec<(usize, usize)> = cuts
+                .chunks_exact(2)
+                .map(|pair| (pair[0], pair[1]))
+                .collect();
+            // What `Stores::ranges` lets through: entries that fit the room.
+            let needed: usize = ranges.iter().map(|(s, e)| 16 + (e - s).div_ceil(8) * 8).sum();
+            proptest::prop_assume!(needed <= 2 * copy_len(size));
+            let new: Vec<u8> = (0..size).map(|i| (i as u8).wrapping_mul(seed | 1)).collect();
+            let stores = Stores::Ranges { ranges: &ranges, new: &new };
+            let mut journal = journal_of(size, 0xaa);
+            // SAFETY: a private, 64-aligned buffer of the journal's length;
+            // the ranges are sorted, disjoint and inside `size`, at most
+            // MAX_RANGES, which the room holds.
+            let entry = unsafe {
+                write(bytes(&mut journal), &stores);
+                read(bytes(&mut journal), size)
+            };
+            match entry {
+                Some(Entry::Ranges { changes, new: back }) => {
+                    proptest::prop_assert_eq!(changes.ranges(), Some(&ranges[..]));
+                    for &(start, end) in &ranges {
+                        proptest::prop_assert_eq!(&back[start..end], &new[start..end]);
+                    }
+                }
+                Some(Entry::Copies { .. }) => proptest::prop_assert!(false, "read back copies"),
+                None => proptest::prop_assert!(ranges.is_empty(), "{ranges:?} did not parse"),
+            }
+        }
+
+        /// Forged journals, whatever their words say (kinds, counts, ranges
+        /// past the end, reversed or overlapping, lengths that reach past
+        /// the room, at every alignment), read without a fault and yield
+        /// only entries inside the payload, which apply without one.
+        #[test]
+        fn forged_entries_read_and_apply_safely(
+            size in 1usize..=700,
+            words in proptest::collection::vec(
+                (0usize..64, proptest::prelude::any::<u64>()),
+                0..48,
+            ),
+            kind in 0u64..=3,
+            count in 0u64..=10,
+            small in proptest::collection::vec(0u64..=720, 0..32),
+        ) {
+            let mut journal = journal_of(size, 0);
+            let at = bytes(&mut journal);
+            let room = len(size);
+            let mut put = |offset: usize, value: u64| {
+                let offset = offset / 8 * 8;
+                if offset + 8 <= room {
+                    // SAFETY: inside the private buffer, 8-aligned.
+                    unsafe { at.add(offset).cast::<u64>().write(value) };
+                }
+            };
+            put(0, kind);
+            put(8, count);
+            // Plausible starts and ends, so that entries parse often and
+            // their bytes fall at every 8-aligned place.
+            for (i, &v) in small.iter().enumerate() {
+                put(BODY + 8 * i, v);
+            }
+            for &(slot, value) in &words {
+                put(8 * slot, value);
+            }
+            // SAFETY: a private, 64-aligned buffer of the journal's length.
+            let entry = unsafe { read(at, size) };
+            let Some(entry) = entry else { return Ok(()) };
+            let mut out = vec![0u8; size];
+            let runs = runs::runs(&TypeInfo::Array { element: &U8, len: size });
+            match entry.stores() {
+                Stores::Ranges { ranges, new } => {
+                    let mut end_of_previous = 0;
+                    for &(start, end) in ranges {
+                        proptest::prop_assert!(end_of_previous <= start && start < end && end <= size);
+                        end_of_previous = end;
+                    }
+                    let mut payload = journal_of(size, 0);
+                    // SAFETY: a private, 64-aligned buffer of at least
+                    // `size` bytes; the ranges lie inside `size` (checked
+                    // just above) and the runs are of single bytes.
+                    unsafe { runs::store_ranges(bytes(&mut payload), &runs, ranges, new) };
+                }
+                Stores::Copies { old, new } => {
+                    proptest::prop_assert!(old.len() == size && new.len() == size);
+                    runs::overlay_changed(&mut out, &runs, old, new);
+                }
+            }
+        }
+    }
 }

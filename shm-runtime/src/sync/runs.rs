@@ -324,8 +324,7 @@ fn run_end(run: &Run) -> usize {
 /// # Safety
 ///
 /// As [`store_changed`]: `dst` is valid for `src.len()` bytes, aligned like
-/// the struct the runs describe, only ever accessed atomically; the ranges
-/// lie inside `src` and consist of whole scalars of these runs.
+/// the struct the runs describe, only ever accessed atomically.
 #[inline(always)]
 pub(crate) unsafe fn store_ranges(
     dst: *const u8,
@@ -333,17 +332,41 @@ pub(crate) unsafe fn store_ranges(
     ranges: &[(usize, usize)],
     src: &[u8],
 ) {
+    scalars_in_ranges(runs, ranges, src.len(), |at, width| {
+        // SAFETY: `at + width <= src.len()`, inside `dst` too, and aligned
+        // to the width (`scalars_in_ranges`, the caller's promise).
+        unsafe { store_one(dst, at, width, src) };
+    });
+}
+
+/// Copies into the private buffer `out`, from `src`, every scalar inside
+/// the given ranges: what [`store_ranges`] would store, applied to a copy
+/// instead of shared memory (a range read from a damaged journal that
+/// splits a scalar is applied alike by both: whole scalars only).
+pub(crate) fn overlay_ranges(out: &mut [u8], runs: &[Run], ranges: &[(usize, usize)], src: &[u8]) {
+    let len = out.len().min(src.len());
+    scalars_in_ranges(runs, ranges, len, |at, width| {
+        out[at..at + width].copy_from_slice(&src[at..at + width]);
+    });
+}
+
+/// Calls `each(at, width)` for every whole scalar of `runs` that lies
+/// inside one of `ranges` and below `len`.
+#[inline(always)]
+fn scalars_in_ranges(
+    runs: &[Run],
+    ranges: &[(usize, usize)],
+    len: usize,
+    mut each: impl FnMut(usize, usize),
+) {
     for &(start, end) in ranges {
-        let end = end.min(src.len());
+        let end = end.min(len);
         let first_run = runs.partition_point(|run| run_end(run) <= start);
         for run in runs[first_run..].iter().take_while(|run| run.offset < end) {
-            let first = start.saturating_sub(run.offset) / run.width;
+            let first = start.saturating_sub(run.offset).div_ceil(run.width);
             let last = (end.min(run_end(run)) - run.offset) / run.width;
             for i in first..last {
-                let at = run.offset + i * run.width;
-                // SAFETY: `at + width <= end <= src.len()`, inside `dst`
-                // too, aligned to the width (the caller's promise).
-                unsafe { store_one(dst, at, run.width, src) };
+                each(run.offset + i * run.width, run.width);
             }
         }
     }

@@ -188,11 +188,7 @@ impl PayloadLayout<'_> {
         // leaves.
         if let Some(entry) = &entry {
             match entry.stores() {
-                Stores::Ranges { ranges, new } => {
-                    for &(start, end) in ranges {
-                        out[start..end].copy_from_slice(&new[start..end]);
-                    }
-                }
+                Stores::Ranges { ranges, new } => runs::overlay_ranges(out, self.runs, ranges, new),
                 Stores::Copies { old, new } => runs::overlay_changed(out, self.runs, old, new),
             }
         }

@@ -363,7 +363,7 @@ mod tests {
             let mut journal = journal_of(size, 0);
             let at = bytes(&mut journal);
             let room = len(size);
-            let mut put = |offset: usize, value: u64| {
+            let put = |offset: usize, value: u64| {
                 let offset = offset / 8 * 8;
                 if offset + 8 <= room {
                     // SAFETY: inside the private buffer, 8-aligned.

@@ -52,18 +52,29 @@ fn shm_path(name: &str) -> PathBuf {
     Path::new(SHM_DIR).join(name.trim_start_matches('/'))
 }
 
-/// Opens an existing file or shm object.
+/// Opens an existing file or shm object, refusing anything that is not a
+/// regular file (shm objects are regular files of tmpfs) before it can
+/// block: the open does not wait (`O_NONBLOCK`, so a FIFO with no writer
+/// opens at once, and `O_NOCTTY`, so a terminal is never adopted), the
+/// object's type is checked on the descriptor (`fstat`: no window for a
+/// rename between the check and the open), and only then is the
+/// descriptor made blocking again.
 ///
 /// # Errors
 ///
 /// `NotFound` (saying why when a directory is missing or the path is a
 /// dangling symbolic link), `PermissionDenied` naming the access needed,
-/// `Io` otherwise.
+/// `NotSharedState` for a FIFO, directory, socket or device, `Io`
+/// otherwise.
 pub(crate) fn open_existing(location: &Location, access: Access) -> Result<File, Error> {
+    let never_block = OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
     let result = match location {
         Location::File(path) => {
             let mut options = std::fs::OpenOptions::new();
-            options.read(true).write(access == Access::ReadWrite);
+            options
+                .read(true)
+                .write(access == Access::ReadWrite)
+                .custom_flags(never_block.bits());
             options.open(path)
         }
         Location::Shm(name) => {
@@ -71,15 +82,65 @@ pub(crate) fn open_existing(location: &Location, access: Access) -> Result<File,
                 Access::ReadOnly => OFlag::O_RDONLY,
                 Access::ReadWrite => OFlag::O_RDWR,
             };
-            nix::sys::mman::shm_open(name.as_str(), flags | OFlag::O_CLOEXEC, Mode::empty())
-                .map(File::from)
-                .map_err(io::Error::from)
+            nix::sys::mman::shm_open(
+                name.as_str(),
+                flags | OFlag::O_CLOEXEC | never_block,
+                Mode::empty(),
+            )
+            .map(File::from)
+            .map_err(io::Error::from)
         }
     };
-    result.map_err(|source| open_error(location, source, access))
+    let file = result.map_err(|source| open_error(location, source, access))?;
+    let meta = metadata(location, &file)?;
+    if !meta.file_type().is_file() {
+        return Err(not_a_regular_file(location, &meta.file_type()));
+    }
+    let flags = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETFL)
+        .map_err(|e| io_error(location, "fcntl(F_GETFL)", e.into()))?;
+    let blocking = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(blocking))
+        .map_err(|e| io_error(location, "fcntl(F_SETFL)", e.into()))?;
+    Ok(file)
+}
+
+/// `NotSharedState` for an object of type `kind` (not a regular file).
+fn not_a_regular_file(location: &Location, kind: &std::fs::FileType) -> Error {
+    use std::os::unix::fs::FileTypeExt;
+    let what = if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    };
+    Error::NotSharedState {
+        location: location.clone(),
+        reason: format!("expected a regular file holding a region, found {what}"),
+    }
 }
 
 fn open_error(location: &Location, source: io::Error, access: Access) -> Error {
+    // A directory opened for writing, or a socket: refused by `open`
+    // itself, for what they are.
+    if matches!(source.raw_os_error(), Some(errno) if errno == Errno::EISDIR as i32 || errno == Errno::ENXIO as i32)
+    {
+        let path = match location {
+            Location::File(path) => path.clone(),
+            Location::Shm(name) => shm_path(name),
+        };
+        if let Ok(meta) = std::fs::metadata(&path) {
+            if !meta.file_type().is_file() {
+                return not_a_regular_file(location, &meta.file_type());
+            }
+        }
+    }
     match source.kind() {
         io::ErrorKind::NotFound => Error::NotFound {
             location: location.clone(),
@@ -269,10 +330,7 @@ pub(crate) fn metadata(location: &Location, file: &File) -> Result<std::fs::Meta
 pub(crate) fn object_len(location: &Location, file: &File) -> Result<u64, Error> {
     let meta = metadata(location, file)?;
     if !meta.file_type().is_file() {
-        return Err(Error::NotSharedState {
-            location: location.clone(),
-            reason: "not a regular file".to_owned(),
-        });
+        return Err(not_a_regular_file(location, &meta.file_type()));
     }
     Ok(meta.len())
 }

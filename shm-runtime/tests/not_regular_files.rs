@@ -19,6 +19,9 @@ struct Foo {
     baz: i32,
 }
 
+/// An open through some API, named for failure messages.
+type Open<A> = (&'static str, fn(A) -> shm_runtime::Result<()>);
+
 /// Far above what an open that does not block takes.
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -47,7 +50,7 @@ fn expect_refused(what: &str, result: shm_runtime::Result<()>, found: &str, name
 /// Every way to open `path` as a file.
 fn every_file_open(path: &Path, found: &str) {
     let named = path.display().to_string();
-    let opens: [(&str, fn(PathBuf) -> shm_runtime::Result<()>); 4] = [
+    let opens: [Open<PathBuf>; 4] = [
         ("read-only", |p| Foo::open_file_read_only(p).map(drop)),
         ("read-write", |p| Foo::open_file(p).map(drop)),
         ("by schema, read-write", |p| Region::open_file(p).map(drop)),
@@ -90,7 +93,7 @@ fn a_fifo_in_dev_shm_is_refused_at_once() {
     };
     let path = scratch.target.backing_path();
     mkfifo(&path);
-    let opens: [(&str, fn(&str) -> shm_runtime::Result<()>); 3] = [
+    let opens: [Open<&str>; 3] = [
         ("read-only", |n| Foo::open_shm_read_only(n).map(drop)),
         ("read-write", |n| Foo::open_shm(n).map(drop)),
         ("by schema", |n| Region::open_shm(n).map(drop)),

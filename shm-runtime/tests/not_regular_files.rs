@@ -93,15 +93,15 @@ fn a_fifo_in_dev_shm_is_refused_at_once() {
     };
     let path = scratch.target.backing_path();
     mkfifo(&path);
-    let opens: [Open<&str>; 3] = [
-        ("read-only", |n| Foo::open_shm_read_only(n).map(drop)),
-        ("read-write", |n| Foo::open_shm(n).map(drop)),
-        ("by schema", |n| Region::open_shm(n).map(drop)),
+    let opens: [Open<String>; 3] = [
+        ("read-only", |n| Foo::open_shm_read_only(&n).map(drop)),
+        ("read-write", |n| Foo::open_shm(&n).map(drop)),
+        ("by schema", |n| Region::open_shm(&n).map(drop)),
     ];
     for (how, open) in opens {
         let n = name.clone();
         let what = format!("{how} open of the FIFO {name}");
-        expect_refused(&what, bounded(&what, move || open(&n)), "a FIFO", &name);
+        expect_refused(&what, bounded(&what, move || open(n)), "a FIFO", &name);
     }
     let _ = std::fs::remove_file(&path);
 }

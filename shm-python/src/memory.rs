@@ -86,12 +86,12 @@ impl Mem {
     /// region).
     pub(crate) fn read(&self, offset: usize, len: usize) -> Vec<u8> {
         match self {
-            Mem::Region(region) => {
-                let mut all = region.snapshot();
-                all.truncate(offset + len);
-                all.drain(..offset);
-                all
-            }
+            // Only the range. A view's offset and size come from the
+            // schema, so the range lies inside the struct, which is all
+            // `snapshot_range` checks.
+            Mem::Region(region) => region
+                .snapshot_range(offset, len)
+                .unwrap_or_else(|_| region.snapshot()[offset..offset + len].to_vec()),
             Mem::Local(bytes) => bytes.lock()[offset..offset + len].to_vec(),
         }
     }

@@ -183,6 +183,43 @@ impl RawRegion {
         }
     }
 
+    /// A consistent copy of the `out.len()` payload bytes at `offset`: the
+    /// bytes there of a state some complete update left, read without
+    /// copying the rest of the payload (only the 8-byte words that hold
+    /// them). Returns the sequence of that state, as
+    /// [`read_into`](Self::read_into) does.
+    ///
+    /// # Panics
+    ///
+    /// If the range is not inside the payload (a caller's bug: callers
+    /// check it against the schema first).
+    pub(crate) fn read_range(&self, offset: usize, out: &mut [u8]) -> u64 {
+        let end = offset
+            .checked_add(out.len())
+            .filter(|&end| end <= self.size)
+            .expect("a range inside the payload");
+        // Whole words around the range, but never past the payload's end
+        // (the copy's tail takes 4-, 2- and 1-byte loads).
+        let start = offset & !7;
+        let stop = end.next_multiple_of(8).min(self.size);
+        let mut window = vec![0u8; stop - start];
+        // SAFETY: `start` is a multiple of 8 and `start..stop` is inside
+        // the payload, which is valid, 64-aligned and only accessed
+        // atomically; `window` holds `stop - start` bytes.
+        let seq = unsafe {
+            seqlock::read_window(
+                self.sync(),
+                self.payload.as_ptr(),
+                start,
+                window.as_mut_ptr(),
+                stop - start,
+                || self.payload_layout(self.size),
+            )
+        };
+        out.copy_from_slice(&window[offset - start..end - start]);
+        seq
+    }
+
     /// A consistent copy of the payload as a `T`, returned by value.
     ///
     /// # Safety

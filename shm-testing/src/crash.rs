@@ -574,6 +574,18 @@ fn check(target: &Target, scenario: &Scenario, op: Op, point: &str) -> Result<()
     let read_only = target
         .open_region(RegionOptions::new().read_only(true))
         .map_err(|e| format!("read-only open: {e}"))?;
+    // A part read alone (`snapshot_range`) is the part of before or after.
+    let mut rng = Rng::new(scenario.seed ^ 0x7a9e);
+    let start = rng.range(0..=layout.size() - 1);
+    let end = rng.range(start + 1..=layout.size());
+    let part = read_only
+        .snapshot_range(start, end - start)
+        .map_err(|e| format!("snapshot_range({start}, {}): {e}", end - start))?;
+    if part != before[start..end] && part != after[start..end] {
+        return Err(format!(
+            "torn: bytes {start}..{end} read alone are neither before nor after"
+        ));
+    }
     either("the read-only snapshot", &read_only.snapshot())?;
     let region = target
         .open_region(&RegionOptions::new())

@@ -323,6 +323,27 @@ impl Region {
         bytes
     }
 
+    /// A consistent copy of the `len` bytes at `offset` (a nested struct,
+    /// an array, a field): the bytes there of a state some complete update
+    /// left, as in [`snapshot`](Self::snapshot), but reading only those
+    /// bytes (to the 8-byte words around them), not the whole struct.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchField`] if the range does not lie inside the struct.
+    pub fn snapshot_range(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
+        if offset.checked_add(len).is_none_or(|end| end > self.size()) {
+            return Err(Error::NoSuchField {
+                location: self.location().clone(),
+                path: format!("bytes {offset}..{}", offset.saturating_add(len)),
+                reason: format!("`{}` has {} bytes", self.schema.name(), self.size()),
+            });
+        }
+        let mut bytes = vec![0u8; len];
+        self.raw.read_range(offset, &mut bytes);
+        Ok(bytes)
+    }
+
     /// A consistent copy of the struct's bytes and the version it is the
     /// state of: no update or notify moved the version between the two.
     ///

@@ -84,12 +84,34 @@ pub(crate) unsafe fn read<'a>(
     len: usize,
     layout: impl Fn() -> PayloadLayout<'a>,
 ) -> u64 {
+    // SAFETY: the caller's promise, for the window at 0.
+    unsafe { read_window(area, payload, 0, out, len, layout) }
+}
+
+/// [`read`] of the `len` bytes at `at` in the payload only, as consistent
+/// as a whole copy: they are the bytes at `at` of a state some complete
+/// update left.
+///
+/// # Safety
+///
+/// As [`read`], and `at` is a multiple of 8 with `at + len` inside the
+/// payload.
+#[inline(always)]
+pub(crate) unsafe fn read_window<'a>(
+    area: &'a SyncArea,
+    payload: *const u8,
+    at: usize,
+    out: *mut u8,
+    len: usize,
+    layout: impl Fn() -> PayloadLayout<'a>,
+) -> u64 {
     let mut spins = 0;
     loop {
         let before = area.seq.load(Acquire);
         if before & 1 == 0 {
-            // SAFETY: the caller's promise.
-            unsafe { atomic_copy::load(payload, out, len) };
+            // SAFETY: `payload + at` is 8-aligned and valid for `len`
+            // bytes, only accessed atomically (the caller's promise).
+            unsafe { atomic_copy::load(payload.add(at), out, len) };
             fence(Acquire);
             if area.seq.load(Relaxed) == before {
                 return before;
@@ -103,8 +125,9 @@ pub(crate) unsafe fn read<'a>(
             // the caller's `T` into memory and cost a copy on every read.
             if let Some((committed, seq)) = layout().read_stuck() {
                 // SAFETY: `out` is valid for `len` bytes (the caller's
-                // promise); `committed` holds `len` bytes.
-                unsafe { std::ptr::copy_nonoverlapping(committed.as_ptr(), out, len) };
+                // promise); `committed` holds the whole payload, of which
+                // `at..at + len` is a part.
+                unsafe { std::ptr::copy_nonoverlapping(committed[at..].as_ptr(), out, len) };
                 return seq;
             }
             spins = 0;

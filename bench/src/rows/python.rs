@@ -38,8 +38,8 @@ pub fn rows(cfg: &Cfg, out: &mut Vec<Comparison>) {
         return;
     };
     let note = format!(
-        "one interpreter ({}), reps interleaved; figures include its loop: an empty one is {:.1} ns",
-        python.interpreter, python.empty_loop.median
+        "one interpreter, reps interleaved; figures include its loop: an empty one is {:.1} ns",
+        python.empty_loop.median
     );
     for (name, ours, baseline, target, what, base_what) in [
         (

@@ -38,7 +38,13 @@
 //!   initialises it, and a creator killed half-way is detected and redone.
 
 #![deny(unsafe_op_in_unsafe_fn)]
-#![cfg(target_os = "linux")]
+
+// Said once, plainly, rather than a crate that silently compiles to nothing.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "shm-runtime supports Linux only: it uses /dev/shm, O_TMPFILE, flock, fallocate, \
+     futexes and /proc (see the README's Limits)"
+);
 
 mod cell;
 mod deadline;

@@ -78,7 +78,7 @@ impl MirrorTarget {
 }
 
 /// Keeps a local region equal to the state published under a key: see the
-/// [module docs](self). Dropping it stops mirroring; the region stays.
+/// [crate docs](crate). Dropping it stops mirroring; the region stays.
 pub struct Mirror {
     core: Arc<Core>,
     worker: Option<JoinHandle<()>>,

@@ -64,7 +64,7 @@ impl Default for PublishOptions {
     }
 }
 
-/// Publishes a region under a Zenoh key: see the [module docs](self).
+/// Publishes a region under a Zenoh key: see the [crate docs](crate).
 ///
 /// Dropping it stops the watching thread and withdraws the publisher, the
 /// queryable and the claim to the key.

@@ -8,7 +8,7 @@ use crate::render;
 
 /// List the processes that have a region mapped.
 ///
-/// Found in /proc/<pid>/maps by the region's device and inode (this command
+/// Found in `/proc/<pid>/maps` by the region's device and inode (this command
 /// itself left out). A process whose memory map cannot be read (another
 /// user's, without privilege) is listed as "maybe": it may have the region
 /// mapped. Prints nothing when no process has it mapped.

@@ -107,7 +107,8 @@ fn opening_reports_each_failure_with_its_status() {
     ];
     for (location, status, message) in cases {
         for read_only in [false, true] {
-            let mut region = 1usize as *mut ShmRegion;
+            // Not null, so that the test sees the call set it to null.
+            let mut region = std::ptr::dangling_mut::<ShmRegion>();
             // SAFETY: `location` is null or NUL-terminated; `region` is a
             // valid output pointer.
             let got = unsafe {

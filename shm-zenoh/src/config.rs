@@ -8,7 +8,7 @@ use std::time::Duration;
 use zenoh::key_expr::OwnedKeyExpr;
 use zenoh::Wait;
 
-use crate::error::BridgeError;
+use crate::error::{zenoh_message, BridgeError};
 
 /// What `shm publish` and `shm mirror` are given besides the region and the
 /// key. `BridgeConfig { listen, connect, ..Default::default() }` fills the
@@ -60,7 +60,7 @@ impl BridgeConfig {
         let mut config = match &self.config_file {
             Some(path) => zenoh::Config::from_file(path).map_err(|e| BridgeError::ConfigFile {
                 path: path.clone(),
-                reason: e.to_string(),
+                reason: zenoh_message(&e),
             })?,
             None => {
                 let mut config = zenoh::Config::default();
@@ -79,7 +79,7 @@ impl BridgeConfig {
                         .insert_json5(key, value)
                         .map_err(|e| BridgeError::ConfigFile {
                             path: PathBuf::from("(built-in defaults)"),
-                            reason: format!("{key}: {e}"),
+                            reason: format!("{key}: {}", zenoh_message(&e)),
                         })?;
                 }
                 config
@@ -98,7 +98,7 @@ impl BridgeConfig {
                 .insert_json5(&format!("{what}/endpoints"), &json)
                 .map_err(|e| BridgeError::InvalidEndpoint {
                     endpoint: endpoints.join(" "),
-                    reason: e.to_string(),
+                    reason: zenoh_message(&e),
                 })?;
         }
         Ok(config)
@@ -116,7 +116,7 @@ impl BridgeConfig {
             .wait()
             .map_err(|e| BridgeError::Session {
                 endpoints: self.describe_endpoints(),
-                reason: e.to_string(),
+                reason: zenoh_message(&e),
             })
     }
 
@@ -144,7 +144,7 @@ fn check_endpoint(endpoint: &str) -> Result<(), BridgeError> {
     let parsed =
         zenoh::config::EndPoint::from_str(endpoint).map_err(|e| BridgeError::InvalidEndpoint {
             endpoint: endpoint.to_owned(),
-            reason: e.to_string(),
+            reason: zenoh_message(&e),
         })?;
     let protocol = parsed.protocol();
     if protocol.as_str() != "tcp" {

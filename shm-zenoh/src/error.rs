@@ -124,7 +124,7 @@ impl BridgeError {
         BridgeError::Zenoh {
             key: key.to_owned(),
             action,
-            reason: reason.to_string(),
+            reason: zenoh_message(&reason),
         }
     }
 
@@ -139,5 +139,54 @@ impl BridgeError {
                 source: Box::new(e),
             },
         }
+    }
+}
+
+/// A Zenoh error's message without the places in Zenoh's source it carries
+/// (each cause ends with " at <file>.rs:<line>."): what failed and why, the
+/// endpoint and the OS error, which is what a user can act on.
+pub(crate) fn zenoh_message(error: &impl std::fmt::Display) -> String {
+    let message = error.to_string();
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message.as_str();
+    while let Some(at) = rest.find(" at ") {
+        let after = &rest[at + 4..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || c == ']')
+            .unwrap_or(after.len());
+        let place = after[..end].trim_end_matches('.');
+        let is_source_place = place.rsplit_once(':').is_some_and(|(file, line)| {
+            file.ends_with(".rs") && !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit())
+        });
+        if is_source_place {
+            out.push_str(&rest[..at]);
+            rest = &after[end..];
+        } else {
+            out.push_str(&rest[..at + 4]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zenoh_message;
+
+    #[test]
+    fn source_places_are_cut_and_the_cause_kept() {
+        let zenoh = "Can not create a new TCP listener bound to tcp/127.0.0.1:7447: [Can not \
+                     create a new TCP listener bound to 127.0.0.1:7447: Address already in use \
+                     (os error 98) at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/\
+                     zenoh-link-commons-1.10.2/src/tcp.rs:61.] at /home/u/.cargo/registry/src/\
+                     index.crates.io-1949cf8c6b5b557f/zenoh-link-tcp-1.10.2/src/unicast.rs:338.";
+        assert_eq!(
+            zenoh_message(&zenoh),
+            "Can not create a new TCP listener bound to tcp/127.0.0.1:7447: [Can not create a \
+             new TCP listener bound to 127.0.0.1:7447: Address already in use (os error 98)]"
+        );
+        let plain = "no route at all: looked at tcp/1.2.3.4:7447";
+        assert_eq!(zenoh_message(&plain), plain);
     }
 }

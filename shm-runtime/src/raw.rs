@@ -390,8 +390,10 @@ impl RawRegion {
         self.mapping.access == Access::ReadWrite
     }
 
-    /// The mapped object's identity, which names its lock's holders.
-    pub(crate) fn object(&self) -> &crate::sync::owner::ObjectId {
+    /// The mapped object as this handle holds it: its identity, which
+    /// names its lock's holders, and its entry in the record of who holds
+    /// it open.
+    pub(crate) fn object(&self) -> &crate::sync::object::Object {
         &self.mapping.object
     }
 

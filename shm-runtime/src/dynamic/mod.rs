@@ -571,7 +571,7 @@ impl Region {
     /// first. Only this thread can take or give up its own hold, so the
     /// answer stays true until it does.
     pub fn locked_by_current_thread(&self) -> bool {
-        lock::held_by_this_thread(self.raw.sync(), self.raw.object(), owner::current())
+        lock::held_by_this_thread(self.raw.sync(), self.raw.object().id(), owner::current())
     }
 
     /// Atomically applies `op` with `operand` to the scalar at `path` and
@@ -680,7 +680,7 @@ impl Region {
     /// included). Processes whose maps cannot be read (another user's,
     /// without privilege) are listed apart: they may be users too.
     pub fn users(&self) -> Users {
-        users_of(self.raw.object())
+        users_of(self.raw.object().id())
     }
 
     /// Whether a publish is half done (its writer died, or is stopped).

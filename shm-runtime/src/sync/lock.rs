@@ -21,6 +21,7 @@
 
 use super::atomics::fence;
 use super::atomics::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use super::object::Object;
 use super::owner::{self, Liveness, ObjectId, OWNER_MASK};
 use super::time::{spin_loop, Duration, Instant};
 use super::SyncArea;
@@ -60,19 +61,23 @@ pub(crate) enum LockHolder {
 /// closure on the same region): waiting would never end.
 #[inline]
 #[track_caller]
-pub(crate) fn lock<'a>(area: &'a SyncArea, object: &ObjectId) -> LockGuard<'a> {
+pub(crate) fn lock<'a>(area: &'a SyncArea, object: &Object) -> LockGuard<'a> {
     let me = owner::current();
+    // Before the lock is ours, this process is in the record of who holds
+    // the object open (a forked child registers now), so no judge finds it
+    // missing there while it holds the lock.
+    object.register_this_process();
     match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
-        Ok(_) => LockGuard::new(area, me, object, false),
+        Ok(_) => LockGuard::new(area, me, object.id(), false),
         Err(_) => lock_contended(area, object, me),
     }
 }
 
 #[cold]
 #[track_caller]
-fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGuard<'a> {
-    if held_by_this_thread(area, object, me) {
-        reentered(object);
+fn lock_contended<'a>(area: &'a SyncArea, object: &Object, me: u64) -> LockGuard<'a> {
+    if held_by_this_thread(area, object.id(), me) {
+        reentered(object.id());
     }
     let mut spins = 0;
     let mut slept = false;
@@ -90,7 +95,7 @@ fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGua
                 .compare_exchange(0, mine, Acquire, Relaxed)
                 .is_ok()
             {
-                return LockGuard::new(area, me, object, false);
+                return LockGuard::new(area, me, object.id(), false);
             }
             continue;
         }
@@ -148,21 +153,22 @@ fn reentered(object: &ObjectId) -> ! {
 /// a publish left half-done.
 pub(crate) fn try_lock_if_abandoned<'a>(
     area: &'a SyncArea,
-    object: &ObjectId,
+    object: &Object,
 ) -> Option<LockGuard<'a>> {
     let me = owner::current();
+    object.register_this_process();
     match area.lock.load(Relaxed) {
         0 => area
             .lock
             .compare_exchange(0, me, Acquire, Relaxed)
             .ok()
-            .map(|_| LockGuard::new(area, me, object, false)),
+            .map(|_| LockGuard::new(area, me, object.id(), false)),
         word => take_from_dead(area, object, word, me),
     }
 }
 
 /// Who holds the lock now, and what can be said of them.
-pub(crate) fn holder(area: &SyncArea, object: &ObjectId) -> LockHolder {
+pub(crate) fn holder(area: &SyncArea, object: &Object) -> LockHolder {
     match area.lock.load(Acquire) {
         0 => LockHolder::Free,
         word => LockHolder::Held {
@@ -176,16 +182,18 @@ pub(crate) fn holder(area: &SyncArea, object: &ObjectId) -> LockHolder {
 /// wins for a given dead token.
 ///
 /// The owner is judged again once the word is ours: a verdict from its
-/// memory map ("does not map the object") holds for the instant it was
-/// read, and between that and our compare-exchange the word could have
-/// been freed and taken again, with the same token, by that very process
-/// after it mapped the object. Judged dead after the exchange too, it
-/// cannot hold the lock now (a holder maps the object until after its
-/// unlock attempt), and any hold it had at our exchange was over before our
-/// second judgement. Otherwise the word goes back as it was.
+/// memory map ("does not map the object") or from the record of who holds
+/// the object open ("has no entry") holds for the instant it was read, and
+/// between that and our compare-exchange the word could have been freed
+/// and taken again, with the same token, by that very process after it
+/// opened and mapped the object. Judged dead after the exchange too, it
+/// cannot hold the lock now (a holder maps the object, and has its entry,
+/// from before its acquisition until after its unlock attempt), and any
+/// hold it had at our exchange was over before our second judgement.
+/// Otherwise the word goes back as it was.
 fn take_from_dead<'a>(
     area: &'a SyncArea,
-    object: &ObjectId,
+    object: &Object,
     word: u64,
     me: u64,
 ) -> Option<LockGuard<'a>> {
@@ -198,7 +206,7 @@ fn take_from_dead<'a>(
         .compare_exchange(word, mine, Acquire, Relaxed)
         .ok()?;
     if owner::liveness(word, object) == Liveness::Dead {
-        return Some(LockGuard::new(area, me, object, true));
+        return Some(LockGuard::new(area, me, object.id(), true));
     }
     give_back(area, word, me);
     None
@@ -300,8 +308,13 @@ mod tests {
         Box::new(unsafe { std::mem::zeroed() })
     }
 
-    fn this_object() -> ObjectId {
-        ObjectId::of(&std::fs::metadata("/proc/self/exe").unwrap())
+    /// This test binary's file, held open as a handle holds its region's
+    /// object.
+    fn this_object() -> Object {
+        let path = std::path::PathBuf::from("/proc/self/exe");
+        let file = std::fs::File::open(&path).unwrap();
+        let location = crate::error::Location::File(path);
+        Object::open(&location, &file, &file.metadata().unwrap()).unwrap()
     }
 
     #[test]
@@ -350,11 +363,37 @@ mod tests {
     fn a_dead_owner_is_taken_over_and_recovery_asked_for() {
         let (area, object) = (zeroed_area(), this_object());
         // No process has this pid.
-        area.lock.store((0x7fff_fff0 << 32) | 1, Relaxed);
+        area.lock.store((0x3f_fff0 << 32) | 1, Relaxed);
         let guard = try_lock_if_abandoned(&area, &object).expect("taken over");
         assert!(guard.inherited);
         drop(guard);
         assert_eq!(area.lock.load(Relaxed), 0);
+    }
+
+    /// Words no process makes (damage, or a forged word) are taken over at
+    /// once, whoever they seem to name: pid 1 with tag 0 (one flipped bit
+    /// of a free word), this very process with tag 0, pid 0, a pid above
+    /// Linux's limit; contended or not.
+    #[test]
+    fn never_made_tokens_are_taken_over() {
+        let (area, object) = (zeroed_area(), this_object());
+        let me = u64::from(std::process::id()) << 32;
+        for word in [
+            1 << 32,
+            me,
+            0x5a5a,
+            (1 << 22) << 32 | 3,
+            0x7fff_ffff << 32 | 1,
+        ] {
+            for word in [word, word | CONTENDED] {
+                area.lock.store(word, Relaxed);
+                let guard = try_lock_if_abandoned(&area, &object)
+                    .unwrap_or_else(|| panic!("{word:#x} was not taken over"));
+                assert!(guard.inherited);
+                drop(guard);
+                assert_eq!(area.lock.load(Relaxed), 0);
+            }
+        }
     }
 
     #[test]
@@ -376,15 +415,15 @@ mod tests {
         assert!(message.contains("already held by this thread"), "{message}");
         // Another object's lock with the same bytes (a copy) is not ours.
         let copy = ObjectId {
-            dev: object.dev,
-            ino: object.ino + 1,
+            dev: object.id().dev,
+            ino: object.id().ino + 1,
         };
         assert!(!held_by_this_thread(&area, &copy, owner::current()));
         // Nor is it another thread's.
         std::thread::scope(|s| {
-            s.spawn(|| assert!(!held_by_this_thread(&area, &object, owner::current())));
+            s.spawn(|| assert!(!held_by_this_thread(&area, object.id(), owner::current())));
         });
         drop(guard);
-        assert!(!held_by_this_thread(&area, &object, owner::current()));
+        assert!(!held_by_this_thread(&area, object.id(), owner::current()));
     }
 }

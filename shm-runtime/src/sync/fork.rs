@@ -2,20 +2,25 @@
 //! system call: a process-wide *fork generation*, bumped in the child by a
 //! `pthread_atfork` handler.
 //!
-//! A child starts as a copy of its parent's memory, handles included. A
-//! handle's entry in the record of who holds the object open
-//! (`object::Object`) must not carry over: the child inherits its parent's
-//! entry, not one of its own, and registers itself before it takes a lock
-//! through the handle.
+//! A child starts as a copy of its parent's memory, the parent's writer
+//! lock guards and handles included. Two things must not carry over:
+//!
+//! - a held lock: a guard taken in another generation neither publishes nor
+//!   unlocks (`lock::LockGuard`), so the parent's update goes on as if the
+//!   fork had not happened;
+//! - a handle's entry in the record of who holds the object open
+//!   (`object::Object`): the child inherits its parent's entry, not one of
+//!   its own, and registers itself before it takes a lock through the
+//!   handle.
 //!
 //! `getpid` would tell the same, but it is a system call (glibc stopped
-//! caching it), and the generation is read on every lock.
+//! caching it), and the generation is read on every lock and unlock.
 //!
 //! Only forks that run the `pthread_atfork` handlers are seen: `fork(2)`
 //! through libc (and everything built on it: Python's `os.fork`,
 //! `multiprocessing`'s fork start method). glibc's `_Fork` and a raw
 //! `clone` system call skip the handlers; a child made so must not use a
-//! handle it inherited.
+//! handle it inherited (see `DESIGN.md`, "A fork inside an update").
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Once;

@@ -18,9 +18,15 @@
 //! - A contended unlock bumps the futex word and wakes one waiter; a waiter
 //!   that slept takes the lock marked contended, so its own unlock wakes the
 //!   next one (no waiter is stranded until its timeout).
+//! - A guard remembers the fork generation it was taken in ([`fork`]): the
+//!   copy a forked child has of its parent's guard is from another
+//!   generation, and neither publishes (its callers check
+//!   [`LockGuard::is_from_this_process`]) nor unlocks (its drop does
+//!   nothing). The parent's hold goes on as if the fork had not happened.
 
 use super::atomics::fence;
 use super::atomics::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use super::fork;
 use super::object::Object;
 use super::owner::{self, Liveness, ObjectId, OWNER_MASK};
 use super::time::{spin_loop, Duration, Instant};
@@ -40,6 +46,8 @@ pub(crate) struct LockGuard<'a> {
     area: &'a SyncArea,
     /// The token this guard's lock word holds (without the contended flag).
     me: u64,
+    /// The fork generation of the process that took it.
+    generation: u64,
     /// The previous owner died holding the lock: the region may hold a
     /// half-done publish that the new owner must recover before anything else.
     pub(crate) inherited: bool,
@@ -66,16 +74,21 @@ pub(crate) fn lock<'a>(area: &'a SyncArea, object: &Object) -> LockGuard<'a> {
     // Before the lock is ours, this process is in the record of who holds
     // the object open (a forked child registers now), so no judge finds it
     // missing there while it holds the lock.
-    object.register_this_process();
+    let generation = object.register_this_process();
     match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
-        Ok(_) => LockGuard::new(area, me, object.id(), false),
-        Err(_) => lock_contended(area, object, me),
+        Ok(_) => LockGuard::new(area, me, generation, object.id(), false),
+        Err(_) => lock_contended(area, object, me, generation),
     }
 }
 
 #[cold]
 #[track_caller]
-fn lock_contended<'a>(area: &'a SyncArea, object: &Object, me: u64) -> LockGuard<'a> {
+fn lock_contended<'a>(
+    area: &'a SyncArea,
+    object: &Object,
+    me: u64,
+    generation: u64,
+) -> LockGuard<'a> {
     if held_by_this_thread(area, object.id(), me) {
         reentered(object.id());
     }
@@ -95,7 +108,7 @@ fn lock_contended<'a>(area: &'a SyncArea, object: &Object, me: u64) -> LockGuard
                 .compare_exchange(0, mine, Acquire, Relaxed)
                 .is_ok()
             {
-                return LockGuard::new(area, me, object.id(), false);
+                return LockGuard::new(area, me, generation, object.id(), false);
             }
             continue;
         }
@@ -105,7 +118,7 @@ fn lock_contended<'a>(area: &'a SyncArea, object: &Object, me: u64) -> LockGuard
             continue;
         }
         if Instant::now() >= next_check {
-            if let Some(guard) = take_from_dead(area, object, word, me) {
+            if let Some(guard) = take_from_dead(area, object, word, me, generation) {
                 return guard;
             }
             next_check = Instant::now() + LIVENESS_PERIOD;
@@ -156,14 +169,14 @@ pub(crate) fn try_lock_if_abandoned<'a>(
     object: &Object,
 ) -> Option<LockGuard<'a>> {
     let me = owner::current();
-    object.register_this_process();
+    let generation = object.register_this_process();
     match area.lock.load(Relaxed) {
         0 => area
             .lock
             .compare_exchange(0, me, Acquire, Relaxed)
             .ok()
-            .map(|_| LockGuard::new(area, me, object.id(), false)),
-        word => take_from_dead(area, object, word, me),
+            .map(|_| LockGuard::new(area, me, generation, object.id(), false)),
+        word => take_from_dead(area, object, word, me, generation),
     }
 }
 
@@ -196,6 +209,7 @@ fn take_from_dead<'a>(
     object: &Object,
     word: u64,
     me: u64,
+    generation: u64,
 ) -> Option<LockGuard<'a>> {
     if owner::liveness(word, object) != Liveness::Dead {
         return None;
@@ -206,7 +220,7 @@ fn take_from_dead<'a>(
         .compare_exchange(word, mine, Acquire, Relaxed)
         .ok()?;
     if owner::liveness(word, object) == Liveness::Dead {
-        return Some(LockGuard::new(area, me, object.id(), true));
+        return Some(LockGuard::new(area, me, generation, object.id(), true));
     }
     give_back(area, word, me);
     None
@@ -244,17 +258,38 @@ fn holder_record(me: u64) -> u64 {
 }
 
 impl<'a> LockGuard<'a> {
-    /// The lock was just taken with token `me`: record the holder.
+    /// The lock was just taken with token `me` in fork generation
+    /// `generation`: record the holder.
     #[inline]
-    fn new(area: &'a SyncArea, me: u64, object: &ObjectId, inherited: bool) -> Self {
+    fn new(
+        area: &'a SyncArea,
+        me: u64,
+        generation: u64,
+        object: &ObjectId,
+        inherited: bool,
+    ) -> Self {
         // Relaxed: read back only by this thread (`held_by_this_thread`).
         area.lock_object.store(object.tag(), Relaxed);
         area.lock_thread.store(holder_record(me), Relaxed);
         LockGuard {
             area,
             me,
+            generation,
             inherited,
         }
+    }
+
+    /// Whether this process took the lock: not a forked child holding a
+    /// copy of its parent's guard. Only such a guard may publish; the
+    /// others are forgotten (their drop does nothing).
+    #[inline(always)]
+    pub(crate) fn is_from_this_process(&self) -> bool {
+        self.generation == fork::generation()
+    }
+
+    /// The pid of the process that took the lock.
+    pub(crate) fn taken_by(&self) -> u32 {
+        owner::pid_of(self.me)
     }
 
     #[cold]
@@ -282,6 +317,26 @@ impl<'a> LockGuard<'a> {
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
+        // A forked child's copy of its parent's guard: the lock, and the
+        // holder's record beside it, are the parent's.
+        if self.is_from_this_process() {
+            self.unlock();
+        }
+    }
+}
+
+impl LockGuard<'_> {
+    /// Unlocks a guard that [`is_from_this_process`](Self::is_from_this_process)
+    /// said is this process's (a publish checks that before it writes): the
+    /// drop without its second look at the fork generation.
+    #[inline(always)]
+    pub(crate) fn unlock_checked(self) {
+        debug_assert!(self.is_from_this_process());
+        std::mem::ManuallyDrop::new(self).unlock();
+    }
+
+    #[inline(always)]
+    fn unlock(&self) {
         // In the model, a process that dies holding the lock unwinds to the
         // top of its thread; it runs no code, so it releases nothing.
         #[cfg(loom)]
@@ -390,6 +445,44 @@ mod tests {
                 let guard = try_lock_if_abandoned(&area, &object)
                     .unwrap_or_else(|| panic!("{word:#x} was not taken over"));
                 assert!(guard.inherited);
+                drop(guard);
+                assert_eq!(area.lock.load(Relaxed), 0);
+            }
+        }
+    }
+
+    /// A forked child's copy of its parent's guard neither unlocks nor
+    /// clears the holder's record, and says it is not its own.
+    #[test]
+    fn a_forked_child_does_not_release_its_parents_lock() {
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
+        let held = (area.lock.load(Relaxed), area.lock_thread.load(Relaxed));
+        let (read, write) = nix::unistd::pipe().unwrap();
+        // SAFETY: the child only does atomic operations on its copy of the
+        // area, one pipe write and `_exit`; it allocates nothing and never
+        // returns into the test harness.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                let foreign = !guard.is_from_this_process();
+                drop(guard);
+                let kept = (area.lock.load(Relaxed), area.lock_thread.load(Relaxed)) == held;
+                let _ = nix::unistd::write(&write, &[u8::from(foreign && kept)]);
+                // SAFETY: ends the child at once, running nothing of the
+                // parent's (no destructors, no atexit handlers).
+                unsafe { nix::libc::_exit(0) };
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                drop(write);
+                let mut answer = [0u8; 1];
+                let got = nix::unistd::read(&read, &mut answer).unwrap();
+                nix::sys::wait::waitpid(child, None).unwrap();
+                assert_eq!(
+                    (got, answer[0]),
+                    (1, 1),
+                    "the child's drop changed the lock"
+                );
+                assert!(guard.is_from_this_process());
                 drop(guard);
                 assert_eq!(area.lock.load(Relaxed), 0);
             }

@@ -252,7 +252,7 @@ fn a_transaction_publishes_on_commit_only() {
     assert_eq!(typed.snapshot(), SEED);
     let mut committed = region.begin().unwrap();
     committed.bytes()[0..4].copy_from_slice(&2i32.to_le_bytes());
-    committed.commit();
+    committed.commit().unwrap();
     assert_eq!(typed.snapshot(), Foo { bar: 2, baz: 98 });
 }
 

@@ -1,9 +1,11 @@
 //! Judging a writer lock's holder, across real processes: a live holder is
 //! never declared dead for what it could not read about itself, a zombie or
-//! a process that does not even map the region does not wedge anyone, a
-//! holder whose liveness cannot be checked is waited for, and an update
-//! called from inside an update on the same region panics at once instead
-//! of deadlocking.
+//! a process that does not even map the region does not wedge anyone, nor
+//! does a lock word no process makes or one naming a process that does not
+//! hold the region open (even where its memory map cannot be read), a
+//! holder whose map cannot be read is waited for, and an update called from
+//! inside an update on the same region panics at once instead of
+//! deadlocking.
 //!
 //! A "must not get through" check gives the waiting update [`WINDOW`], many
 //! liveness periods: a broken judgement shows within the first one.
@@ -304,45 +306,228 @@ fn copy_of_a_region_locked_by_a_live_process_updates() {
     }
 }
 
+/// A Handoff region at each kind of target that the users `OTHER_USERS`
+/// may open read-write (mode 0666, a file in a folder anyone may enter),
+/// with the folder that holds the file.
+fn handoff_regions_for_other_users() -> (tempfile::TempDir, [Target; 2], Scratch) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let shm = Scratch::shm();
+    let targets = [Target::File(dir.path().join("region")), shm.target.clone()];
+    for target in &targets {
+        target.open(&OpenOptions::<Handoff>::new()).unwrap();
+        share_with_other_users(target);
+    }
+    (dir, targets, shm)
+}
+
+/// Two unprivileged users: neither may read the other's memory map.
+const OTHER_USERS: [u32; 2] = [65534, 65533];
+
+fn share_with_other_users(target: &Target) {
+    std::fs::set_permissions(
+        target.backing_path(),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+}
+
+/// The helper program with `role`, run as user `uid`.
+fn as_user(uid: u32, role: &str, target: &Target, extra: &[&str]) -> Helper {
+    let mut command = Command::new(Helper::program());
+    command
+        .arg(role)
+        .args(target.args())
+        .args(extra)
+        .uid(uid)
+        .gid(uid);
+    Helper::spawn(command, format!("uid {uid}: shm-test-child {role}"))
+}
+
 /// Where this process may not read the holder's memory map (another user's
-/// process), it cannot tell whether the holder maps the region: it waits,
-/// as for a live holder, until the holder is gone.
+/// process), the kernel's record of who holds the region open still says
+/// the holder does: it is waited for, and the updates do not overlap.
 #[test]
 fn holder_whose_map_cannot_be_read_is_waited_for() {
     if !is_root() {
         eprintln!("skipped: needs root to run helpers as two other users");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let original = Target::File(dir.path().join("original"));
-    let copy = Target::File(dir.path().join("copy"));
-    original.open(&OpenOptions::<Handoff>::new()).unwrap();
-    std::fs::set_permissions(
-        original.backing_path(),
-        std::fs::Permissions::from_mode(0o666),
-    )
-    .unwrap();
-    let as_user = |uid: u32, role: &str, target: &Target, extra: &[&str]| {
-        let mut command = Command::new(Helper::program());
-        command
-            .arg(role)
-            .args(target.args())
-            .args(extra)
-            .uid(uid)
-            .gid(uid);
-        Helper::spawn(command, format!("uid {uid}: shm-test-child {role}"))
-    };
-    let mut holder = as_user(65534, "hold-until-released", &original, &[HOLDER_ADDS]);
-    assert_eq!(holder.line(), "in update");
-    std::fs::copy(original.backing_path(), copy.backing_path()).unwrap();
-    let mut writer = as_user(65533, "add-handoff", &copy, &["1"]);
-    assert_eq!(writer.line(), "updating");
-    if let Some(line) = writer.line_within(WINDOW) {
-        panic!("the writer got past a holder it cannot check: {line:?}");
+    let (_dir, targets, _shm) = handoff_regions_for_other_users();
+    for target in &targets {
+        let shared = target
+            .open(OpenOptions::<Handoff>::new().create(false))
+            .unwrap();
+        let mut holder = as_user(
+            OTHER_USERS[0],
+            "hold-until-released",
+            target,
+            &[HOLDER_ADDS],
+        );
+        assert_eq!(holder.line(), "in update");
+        let mut writer = as_user(OTHER_USERS[1], "add-handoff", target, &["1"]);
+        assert_eq!(writer.line(), "updating");
+        if let Some(line) = writer.line_within(WINDOW) {
+            panic!(
+                "the writer got past a live holder whose map it cannot read: {line:?} \
+                 (holder inside its update: {})",
+                shared.holding.get() != 0
+            );
+        }
+        shared.release.set(1);
+        shared.notify();
+        holder.finish();
+        assert_eq!(
+            writer.finish(),
+            ["done 101"],
+            "the writer waited for the holder"
+        );
+        assert_eq!(shared.snapshot().value, 101);
     }
-    holder.kill();
-    assert_eq!(writer.finish(), ["done 1"]);
+}
+
+/// A copy of a region made while another user's process was inside an
+/// update names that process in its lock word. A writer that may not read
+/// its memory map still sees, in the record of who holds the copy open,
+/// that it does not: the writer takes the lock over instead of waiting for
+/// as long as that process lives.
+#[test]
+fn copy_locked_by_a_process_whose_map_cannot_be_read_updates() {
+    if !is_root() {
+        eprintln!("skipped: needs root to run helpers as two other users");
+        return;
+    }
+    let (dir, targets, _shm) = handoff_regions_for_other_users();
+    let copy_shm = Scratch::shm();
+    let copies = [
+        Target::File(dir.path().join("copy")),
+        copy_shm.target.clone(),
+    ];
+    for (original, copy) in targets.iter().zip(&copies) {
+        let shared = original
+            .open(OpenOptions::<Handoff>::new().create(false))
+            .unwrap();
+        let mut holder = as_user(
+            OTHER_USERS[0],
+            "hold-until-released",
+            original,
+            &[HOLDER_ADDS],
+        );
+        assert_eq!(holder.line(), "in update");
+        std::fs::copy(original.backing_path(), copy.backing_path()).unwrap();
+        share_with_other_users(copy);
+        let writer = as_user(OTHER_USERS[1], "add-handoff", copy, &["1"]);
+        assert_eq!(
+            writer.finish(),
+            ["updating", "done 1"],
+            "the copy's update got through while the original's holder lives"
+        );
+        // The original's holder was not disturbed.
+        assert_eq!(shared.holding.get(), 1);
+        shared.release.set(1);
+        shared.notify();
+        holder.finish();
+        assert_eq!(shared.snapshot().value, 100);
+    }
+}
+
+/// Byte offset of the writer lock word in a region (`sync::SyncArea`).
+const LOCK_WORD_OFFSET: u64 = 256;
+
+/// The lock's "another process waits" flag.
+const CONTENDED: u64 = 1 << 63;
+
+/// Writes `word` into the region's lock word from outside, as damage (a
+/// flipped bit, a stray write) or a forger would.
+fn forge_lock_word(target: &Target, word: u64) {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(target.backing_path())
+        .unwrap();
+    file.write_all_at(&word.to_le_bytes(), LOCK_WORD_OFFSET)
+        .unwrap();
+}
+
+/// An update through the region at `target`, on a thread of its own, that
+/// must get through promptly over the lock word `word`; returns the value
+/// it leaves.
+fn update_over(target: &Target, word: u64) -> u64 {
+    let background = target.clone();
+    let updated = in_background(move || {
+        let shared = background
+            .open(OpenOptions::<Handoff>::new().create(false))
+            .unwrap();
+        shared.update(|v| {
+            v.value += 1;
+            v.value
+        })
+    });
+    within(
+        &updated,
+        PROMPTLY,
+        &format!("an update over the lock word {word:#018x}"),
+    )
+}
+
+/// Lock words no process makes, with or without the contended flag: pid 1
+/// with tag 0 (one flipped bit of a free lock), tag 0 naming a live process
+/// that has the region open and mapped, pid 0, a pid above Linux's limit.
+/// An update takes each over at once instead of waiting for whatever
+/// process it seems to name.
+#[test]
+fn never_made_lock_words_do_not_wedge_writers() {
+    for scratch in handoff_regions() {
+        let shared = scratch
+            .target
+            .open(OpenOptions::<Handoff>::new().create(false))
+            .unwrap();
+        let mut bystander = Helper::start("hold-open", &scratch.target, &[], &[]);
+        assert_eq!(bystander.line(), "open");
+        let named = u64::from(bystander.pid()) << 32;
+        let words = [1 << 32, named, 0x5a5a, (1 << 22) << 32 | 3];
+        for (done, word) in words
+            .iter()
+            .flat_map(|&word| [word, word | CONTENDED])
+            .enumerate()
+        {
+            forge_lock_word(&scratch.target, word);
+            assert_eq!(update_over(&scratch.target, word), done as u64 + 1);
+        }
+        shared.release.set(1);
+        shared.notify();
+        bystander.finish();
+    }
+}
+
+/// A lock word naming a live process that does not hold the region open:
+/// pid 1 with a tag it could have made, and a helper that holds only
+/// another region open. Both are taken over within a liveness period. In a
+/// container, pid 1's memory map cannot be read even by root (as here):
+/// only the record of who holds the region open can tell.
+#[test]
+fn lock_naming_a_live_process_without_the_region_is_taken_over() {
+    let elsewhere = Scratch::shm();
+    elsewhere
+        .target
+        .open(&OpenOptions::<Handoff>::new())
+        .unwrap();
+    let mut bystander = Helper::start("hold-open", &elsewhere.target, &[], &[]);
+    assert_eq!(bystander.line(), "open");
+    for scratch in handoff_regions() {
+        let words = [(1 << 32) | 2, (u64::from(bystander.pid()) << 32) | 2];
+        for (done, word) in words.into_iter().enumerate() {
+            forge_lock_word(&scratch.target, word);
+            assert_eq!(update_over(&scratch.target, word), done as u64 + 1);
+        }
+    }
+    let other = elsewhere
+        .target
+        .open(&OpenOptions::<Handoff>::new())
+        .unwrap();
+    other.release.set(1);
+    other.notify();
+    bystander.finish();
 }
 
 /// `update` (or `store`) inside an `update` closure on the same region,

@@ -55,6 +55,7 @@ pub(crate) fn to_py(error: Error) -> PyErr {
             Error::NoSuchField { .. } => "NoSuchField",
             Error::InvalidValue { .. } => "InvalidValue",
             Error::Unsupported { .. } => "Unsupported",
+            Error::ForkedUpdate { .. } => "ForkedUpdate",
             Error::WrongSize { .. } => "WrongSize",
             _ => "Error",
         };

@@ -104,8 +104,7 @@ impl Mem {
             Mem::Region(region) => {
                 let mut transaction = update::begin(py, region)?;
                 transaction.bytes()[offset..offset + bytes.len()].copy_from_slice(bytes);
-                transaction.commit();
-                Ok(())
+                transaction.commit().map_err(errors::to_py)
             }
             Mem::Local(local) => {
                 local.lock()[offset..offset + bytes.len()].copy_from_slice(bytes);

@@ -39,7 +39,7 @@ pub(crate) fn run(py: Python<'_>, view: &Shared, f: &Bound<'_, PyAny>) -> PyResu
     // An exception drops the transaction: nothing is published.
     let result = f.call1((value,))?;
     transaction.bytes()[range].copy_from_slice(&copy.lock());
-    transaction.commit();
+    transaction.commit().map_err(errors::to_py)?;
     Ok(result.unbind())
 }
 
@@ -73,13 +73,16 @@ impl OwnedTransaction {
         self.transaction.bytes()
     }
 
-    fn commit(self) {
+    /// Publishes; in a process forked inside the block, `shm.ForkedUpdate`
+    /// (nothing published, the parent's lock left alone).
+    fn commit(self) -> PyResult<()> {
         let OwnedTransaction {
             transaction,
             region,
         } = self;
-        transaction.commit();
+        let committed = transaction.commit();
         drop(region);
+        committed.map_err(errors::to_py)
     }
 }
 
@@ -178,7 +181,7 @@ impl Update {
         if exc_type.is_none_or(|t| t.is_none()) {
             let range = self.offset..self.offset + self.info.size();
             transaction.bytes()[range].copy_from_slice(&bytes.lock());
-            transaction.commit();
+            transaction.commit()?;
         }
         Ok(false)
     }

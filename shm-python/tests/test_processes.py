@@ -237,3 +237,101 @@ def test_a_stuck_wait_can_be_interrupted(region_path):
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=10)
     assert out.strip() == "interrupted", err
+
+
+FORK_INSIDE_UPDATE = """
+import os, select, sys, time, shm
+class Pair(shm.Struct):
+    a: shm.u64
+    b: shm.u64
+kind, where = sys.argv[1], sys.argv[2]
+pair = Pair.open_file(where) if kind == "file" else Pair.open_shm(where)
+backing = where if kind == "file" else "/dev/shm/" + where
+CONTENDED = 1 << 63
+def lock_word():  # the writer lock's word, read past the mapping
+    with open(backing, "rb") as f:
+        f.seek(256)
+        return int.from_bytes(f.read(8), "little")
+pair.a = 7
+r, w = os.pipe()
+pending = [b""]  # read from the child, not yet taken as lines
+def line(timeout):
+    # The child's next line, or None after `timeout` seconds.
+    deadline = time.monotonic() + timeout
+    while b"\\n" not in pending[0]:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([r], [], [], left)[0]:
+            return None
+        chunk = os.read(r, 4096)
+        if not chunk:
+            return None
+        pending[0] += chunk
+    first, _, pending[0] = pending[0].partition(b"\\n")
+    return first.decode()
+def parent_side():
+    # Still inside the block, holding the lock.
+    report = line(30)
+    assert report and report.startswith("refused: "), report
+    assert "begun before a fork" in report and f"in process {parent}" in report, report
+    assert line(30) == "intact: True", "the child released the lock or published"
+    assert line(30) == "updating"
+    early = line(0.3)
+    assert early is None, f"the child's update got past the parent's hold: {early}"
+    assert lock_word() & ~CONTENDED == held
+    assert pair.a == 7
+def child_side(refused):
+    # Report, then a fresh update through the inherited handle, which waits
+    # for the parent's block to end.
+    out = os.fdopen(w, "w", buffering=1)
+    print(f"refused: {refused}" if refused else "refused: nothing was raised", file=out)
+    print(f"intact: {lock_word() & ~CONTENDED == held and pair.a == 7}", file=out)
+    print("updating", file=out)
+    with pair.update() as q:
+        q.b = 1
+        seen = q.a
+    print(f"updated over {seen}", file=out)
+parent = os.getpid()
+pid = None
+try:
+    refused = None
+    try:
+        with pair.update() as p:
+            p.a = 100  # the parent's change
+            held = lock_word()
+            pid = os.fork()
+            if pid == 0:
+                os.close(r)
+                p.a = 666  # leaves the block in the child: must publish nothing
+            else:
+                os.close(w)
+                parent_side()
+    except shm.ForkedUpdate as error:
+        refused = error
+    if pid == 0:
+        child_side(refused)
+        os._exit(0)
+    assert pair.a == 100, pair.snapshot()
+    assert line(30) == "updated over 100"
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, status
+    pid = None
+    assert pair.snapshot() == Pair(a=100, b=1), pair.snapshot()
+    assert lock_word() == 0
+finally:
+    if os.getpid() != parent:
+        os._exit(1)  # the child, on any failure: never the parent's exit path
+    if pid:  # the parent, on a failure: leave no child behind
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+print("ok")
+"""
+
+
+def test_fork_inside_an_update_block(target):
+    """A process forks inside `with pair.update()`: the child leaving the
+    block raises shm.ForkedUpdate and publishes and releases nothing (the
+    lock word keeps the parent's token), its next update waits for the
+    parent's block, and the parent's block publishes exactly its change."""
+    kind, where = target
+    Pair.open_file(where) if kind == "file" else Pair.open_shm(where)
+    assert _run(FORK_INSIDE_UPDATE, kind, where).strip() == "ok"

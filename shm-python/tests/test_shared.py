@@ -282,7 +282,7 @@ def test_error_classes_carry_the_runtimes_messages(tmp_path, shm_name):
     for name in [
         "NotFound", "AlreadyExists", "InvalidName", "NotSharedState", "LayoutMismatch",
         "PermissionDenied", "Truncated", "Timeout", "Io", "NoSuchField", "InvalidValue",
-        "Unsupported", "WrongSize", "LayoutError",
+        "Unsupported", "ForkedUpdate", "WrongSize", "LayoutError",
     ]:
         assert issubclass(getattr(shm, name), shm.Error), name
 

@@ -131,6 +131,23 @@ pub enum Error {
     #[error("{location}: cannot create this region: {reason}")]
     Unsupported { location: Location, reason: String },
 
+    /// An update was finished in a process forked while it was under way:
+    /// the child's copy of it publishes nothing and releases nothing (the
+    /// writer lock is its parent's, whose update goes on).
+    #[error(
+        "{location}: this update was begun before a fork, in process {began_in}, and this is \
+         process {this_process}, a child of that fork: a child never publishes or releases an \
+         update of the process it was forked from, so nothing was published (that process's \
+         update goes on); begin a new update in the child"
+    )]
+    ForkedUpdate {
+        location: Location,
+        /// The process that began the update (and holds the lock).
+        began_in: u32,
+        /// The forked child that tried to finish it.
+        this_process: u32,
+    },
+
     /// `from_bytes` got a slice of the wrong length.
     #[error("cannot read a `{type_name}` from {found} bytes: expected exactly {expected}")]
     WrongSize {

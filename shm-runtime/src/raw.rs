@@ -344,9 +344,23 @@ impl RawRegion {
     /// Publishes `new` over `old` (both the payload's size, `old` read
     /// under this same lock hold), all or nothing, unlocks, and wakes the
     /// version's waiters.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ForkedUpdate`] for a guard taken before this process was
+    /// forked from the one that took it: nothing is published, and the
+    /// lock is left to its holder.
     #[inline(always)]
-    pub(crate) fn publish_and_unlock(&self, guard: LockGuard<'_>, old: &[u8], new: &[u8]) {
+    pub(crate) fn publish_and_unlock(
+        &self,
+        guard: LockGuard<'_>,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<()> {
         debug_assert!(old.len() == self.size && new.len() == self.size);
+        if !guard.is_from_this_process() {
+            return Err(self.forked_update(&guard));
+        }
         let layout = self.payload_layout(old.len());
         if old.len() <= SMALL_PAYLOAD {
             // Whole copies cost less than finding ranges in a few cache
@@ -365,6 +379,19 @@ impl RawRegion {
             }
         }
         self.unlock_and_wake(guard);
+        Ok(())
+    }
+
+    /// The error for an update a forked child tried to finish. The guard
+    /// is dropped by the caller, which does nothing for such a guard.
+    #[cold]
+    #[inline(never)]
+    fn forked_update(&self, guard: &LockGuard<'_>) -> Error {
+        Error::ForkedUpdate {
+            location: self.location().clone(),
+            began_in: guard.taken_by(),
+            this_process: std::process::id(),
+        }
     }
 
     /// Publishes `new` as the whole payload, all or nothing, comparing it
@@ -382,7 +409,9 @@ impl RawRegion {
     ) -> Result<(), LockGuard<'a>> {
         // A real check: the comparison below reads `new.len()` shared bytes.
         assert_eq!(new.len(), self.size, "a store of another size");
-        if new.len() <= SMALL_PAYLOAD {
+        // A forked child's guard goes on to `publish_and_unlock`, which
+        // refuses it.
+        if new.len() <= SMALL_PAYLOAD || !guard.is_from_this_process() {
             return Err(guard);
         }
         // SAFETY: the payload is valid for `size` bytes, 64-aligned and only
@@ -401,12 +430,13 @@ impl RawRegion {
         Ok(())
     }
 
-    /// Unlocks, then wakes the version's waiters.
+    /// Unlocks, then wakes the version's waiters. The caller checked that
+    /// the guard is this process's (`LockGuard::is_from_this_process`).
     #[inline(always)]
     fn unlock_and_wake(&self, guard: LockGuard<'_>) {
         // Waking after the unlock means a woken waiter on this CPU does not
         // find the lock still held.
-        drop(guard);
+        guard.unlock_checked();
         // Orders the version move (the `Release` store of `seq`) before the
         // load of the waiter count: with the waiters' `SeqCst` registration
         // and re-check, either this sees a waiter or the waiter sees the new
@@ -427,8 +457,10 @@ impl RawRegion {
         self.mapping.access == Access::ReadWrite
     }
 
-    /// The mapped object's identity, which names its lock's holders.
-    pub(crate) fn object(&self) -> &crate::sync::owner::ObjectId {
+    /// The mapped object as this handle holds it: its identity, which
+    /// names its lock's holders, and its entry in the record of who holds
+    /// it open.
+    pub(crate) fn object(&self) -> &crate::sync::object::Object {
         &self.mapping.object
     }
 

@@ -45,7 +45,7 @@ use crate::os::{self, Access};
 use crate::read_only::ReadOnly;
 use crate::schema::{self, RecordedLayout, Schema, StructDesc};
 use crate::shared::Shared;
-use crate::sync::owner::ObjectId;
+use crate::sync::object::Object;
 use crate::traits::{as_bytes, SharedState};
 use crate::TypeInfo;
 
@@ -369,8 +369,10 @@ pub(crate) struct Mapping {
     pub(crate) map: MmapRaw,
     pub(crate) geometry: Geometry,
     pub(crate) location: Location,
-    /// The mapped object's device and inode: what names its lock's holders.
-    pub(crate) object: ObjectId,
+    /// The mapped object's device and inode (what names its lock's
+    /// holders), and this handle's descriptor of it, which keeps its entry
+    /// in the record of who holds the object open.
+    pub(crate) object: Object,
     pub(crate) access: Access,
     /// This call created the region (and wrote its initial value).
     pub(crate) created: bool,
@@ -611,7 +613,7 @@ fn map_published(
         map,
         geometry: header.geometry,
         location: location.clone(),
-        object: ObjectId::of(&os::metadata(location, file)?),
+        object: Object::open(location, file, &os::metadata(location, file)?)?,
         access,
         created: false,
     };
@@ -670,7 +672,7 @@ fn create(location: &Location, mode: u32, spec: &TypeSpec<'_>) -> Result<Mapping
         map,
         geometry: g,
         location: location.clone(),
-        object: ObjectId::of(&os::metadata(location, file)?),
+        object: Object::open(location, file, &os::metadata(location, file)?)?,
         access: Access::ReadWrite,
         created: true,
     })
@@ -723,7 +725,7 @@ fn initialise_in_place(
         map,
         geometry: g,
         location: location.clone(),
-        object: ObjectId::of(&os::metadata(location, file)?),
+        object: Object::open(location, file, &os::metadata(location, file)?)?,
         access: Access::ReadWrite,
         created: true,
     };

@@ -177,6 +177,11 @@ impl<T: SharedState> Shared<T> {
     /// an `update` closure on the same region in the same thread, which
     /// could otherwise only deadlock: change the struct through `f`'s
     /// argument instead.
+    ///
+    /// In a child forked inside `f`, when `f` returns there: the update is
+    /// its parent's, which holds the lock and goes on with it, so the child
+    /// publishes nothing and releases nothing (the panic says so, rather
+    /// than drop the child's changes without a word).
     #[inline]
     #[track_caller]
     pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
@@ -227,8 +232,12 @@ impl<T: SharedState> Shared<T> {
             (old.assume_init_ref(), new.assume_init_mut())
         };
         let result = f(new);
-        self.raw
-            .publish_and_unlock(guard, as_bytes(old), as_bytes(new));
+        if let Err(error) = self
+            .raw
+            .publish_and_unlock(guard, as_bytes(old), as_bytes(new))
+        {
+            forked(error);
+        }
         result
     }
 
@@ -293,8 +302,12 @@ impl<T: SharedState> Shared<T> {
                 .read_locked(&guard, old.as_mut_ptr().cast(), size_of::<T>());
             old.assume_init_ref()
         };
-        self.raw
-            .publish_and_unlock(guard, as_bytes(old), as_bytes(value));
+        if let Err(error) = self
+            .raw
+            .publish_and_unlock(guard, as_bytes(old), as_bytes(value))
+        {
+            forked(error);
+        }
     }
 
     /// The region's version: it moves on every `update`, `store` and
@@ -359,4 +372,15 @@ impl<T: SharedState> fmt::Debug for Shared<T> {
             .field("version", &self.version())
             .finish_non_exhaustive()
     }
+}
+
+/// An update finished in a process forked while it was under way (`f`
+/// forked): nothing was published, and `update` has no error to return.
+/// Returning as if it had published would lose the child's changes without
+/// a word; see `DESIGN.md`, "A fork inside an update".
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn forked(error: crate::Error) -> ! {
+    panic!("{error}")
 }

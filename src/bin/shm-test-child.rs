@@ -290,6 +290,13 @@ fn run(args: &[String]) -> Result<(), String> {
             });
             exit_this_thread();
         }
+        // Holds the region open (mapped, registered), outside any update,
+        // until its `release` flag is set; says "open" once it is.
+        "hold-open" => {
+            let shared = open(&target, OpenOptions::<Handoff>::new().create(false))?;
+            say("open");
+            wait_for_release(&shared)?;
+        }
         // One update that adds `n` to `value`; says "updating" before it and
         // "done <value>" after.
         "add-handoff" => {
@@ -324,6 +331,14 @@ fn say(line: &str) {
 fn hold_until_released(shared: &Shared<Handoff>, v: &mut Handoff, add: u64) -> Result<(), String> {
     shared.holding.set(1);
     say("in update");
+    wait_for_release(shared)?;
+    v.value += add;
+    shared.holding.set(0);
+    Ok(())
+}
+
+/// Waits (at most a minute) until the region's `release` flag is set.
+fn wait_for_release(shared: &Shared<Handoff>) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while shared.release.get() == 0 {
         if Instant::now() > deadline {
@@ -335,8 +350,6 @@ fn hold_until_released(shared: &Shared<Handoff>, v: &mut Handoff, add: u64) -> R
             let _ = shared.wait_for_change(seen, Duration::from_millis(100));
         }
     }
-    v.value += add;
-    shared.holding.set(0);
     Ok(())
 }
 

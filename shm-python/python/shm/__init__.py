@@ -35,6 +35,7 @@ from . import _shm
 from ._errors import (
     AlreadyExists,
     Error,
+    ForkedUpdate,
     InvalidName,
     InvalidValue,
     Io,
@@ -394,6 +395,7 @@ __all__ = [
     "NoSuchField",
     "InvalidValue",
     "Unsupported",
+    "ForkedUpdate",
     "WrongSize",
     "LayoutError",
 ]

@@ -11,6 +11,7 @@ from typing_extensions import Annotated, Self, TypeAlias, dataclass_transform
 from ._errors import (
     AlreadyExists as AlreadyExists,
     Error as Error,
+    ForkedUpdate as ForkedUpdate,
     InvalidName as InvalidName,
     InvalidValue as InvalidValue,
     Io as Io,

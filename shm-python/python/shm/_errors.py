@@ -82,6 +82,12 @@ class Unsupported(Error):
     """The region cannot be created as asked; nothing was created."""
 
 
+class ForkedUpdate(Error):
+    """An update block (or ``update`` callback) left in a process forked
+    inside it: the child publishes nothing and releases nothing, since the
+    update and the writer lock are its parent's, whose block goes on."""
+
+
 class WrongSize(Error, ValueError):
     """Bytes of the wrong length for the struct (``from_bytes``)."""
 
@@ -105,6 +111,7 @@ __all__ = [
     "NoSuchField",
     "InvalidValue",
     "Unsupported",
+    "ForkedUpdate",
     "WrongSize",
     "LayoutError",
 ]

@@ -386,7 +386,10 @@ impl Region {
     ///
     /// # Errors
     ///
-    /// [`Error::PermissionDenied`] on a read-only handle.
+    /// [`Error::PermissionDenied`] on a read-only handle;
+    /// [`Error::ForkedUpdate`] in a child forked inside `f`, when `f`
+    /// returns there (nothing is published: the update and the lock are the
+    /// parent's, which goes on).
     ///
     /// # Panics
     ///
@@ -401,7 +404,7 @@ impl Region {
         unsafe { self.raw.read_locked(&guard, old.as_mut_ptr(), size) };
         let mut new = old.clone();
         let result = f(&mut new);
-        self.raw.publish_and_unlock(guard, &old, &new);
+        self.raw.publish_and_unlock(guard, &old, &new)?;
         Ok(result)
     }
 
@@ -453,7 +456,7 @@ impl Region {
             let mut old = vec![0u8; bytes.len()];
             // SAFETY: `old` holds the payload's size (checked above).
             unsafe { self.raw.read_locked(&guard, old.as_mut_ptr(), old.len()) };
-            self.raw.publish_and_unlock(guard, &old, bytes);
+            self.raw.publish_and_unlock(guard, &old, bytes)?;
         }
         Ok(())
     }
@@ -592,7 +595,7 @@ impl Region {
     /// first. Only this thread can take or give up its own hold, so the
     /// answer stays true until it does.
     pub fn locked_by_current_thread(&self) -> bool {
-        lock::held_by_this_thread(self.raw.sync(), self.raw.object(), owner::current())
+        lock::held_by_this_thread(self.raw.sync(), self.raw.object().id(), owner::current())
     }
 
     /// Atomically applies `op` with `operand` to the scalar at `path` and
@@ -701,7 +704,7 @@ impl Region {
     /// included). Processes whose maps cannot be read (another user's,
     /// without privilege) are listed apart: they may be users too.
     pub fn users(&self) -> Users {
-        users_of(self.raw.object())
+        users_of(self.raw.object().id())
     }
 
     /// Whether a publish is half done (its writer died, or is stopped).
@@ -858,6 +861,11 @@ enum FieldName<'a> {
 /// An update in progress on a [`Region`], holding its writer lock: change
 /// [`bytes`](Self::bytes), then [`commit`](Self::commit). Dropped without a
 /// commit, it publishes nothing and releases the lock.
+///
+/// A process forked while a transaction is open gets a copy of it that
+/// publishes nothing and releases nothing (the lock is the parent's, whose
+/// transaction goes on): its `commit` is [`Error::ForkedUpdate`], and
+/// dropping it does nothing.
 pub struct Transaction<'a> {
     region: &'a Region,
     guard: lock::LockGuard<'a>,
@@ -880,10 +888,16 @@ impl Transaction<'_> {
     /// Publishes the changed bytes, all or nothing (only the scalars that
     /// differ from [`original`](Self::original) are stored), releases the
     /// lock and wakes the version's waiters.
-    pub fn commit(self) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ForkedUpdate`] in a process forked after the transaction
+    /// began: nothing is published, and the lock stays with the process
+    /// that began it.
+    pub fn commit(self) -> Result<()> {
         self.region
             .raw
-            .publish_and_unlock(self.guard, &self.old, &self.new);
+            .publish_and_unlock(self.guard, &self.old, &self.new)
     }
 }
 

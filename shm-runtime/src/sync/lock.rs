@@ -18,9 +18,16 @@
 //! - A contended unlock bumps the futex word and wakes one waiter; a waiter
 //!   that slept takes the lock marked contended, so its own unlock wakes the
 //!   next one (no waiter is stranded until its timeout).
+//! - A guard remembers the fork generation it was taken in ([`fork`]): the
+//!   copy a forked child has of its parent's guard is from another
+//!   generation, and neither publishes (its callers check
+//!   [`LockGuard::is_from_this_process`]) nor unlocks (its drop does
+//!   nothing). The parent's hold goes on as if the fork had not happened.
 
 use super::atomics::fence;
 use super::atomics::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use super::fork;
+use super::object::Object;
 use super::owner::{self, Liveness, ObjectId, OWNER_MASK};
 use super::time::{spin_loop, Duration, Instant};
 use super::SyncArea;
@@ -39,6 +46,8 @@ pub(crate) struct LockGuard<'a> {
     area: &'a SyncArea,
     /// The token this guard's lock word holds (without the contended flag).
     me: u64,
+    /// The fork generation of the process that took it.
+    generation: u64,
     /// The previous owner died holding the lock: the region may hold a
     /// half-done publish that the new owner must recover before anything else.
     pub(crate) inherited: bool,
@@ -60,19 +69,28 @@ pub(crate) enum LockHolder {
 /// closure on the same region): waiting would never end.
 #[inline]
 #[track_caller]
-pub(crate) fn lock<'a>(area: &'a SyncArea, object: &ObjectId) -> LockGuard<'a> {
+pub(crate) fn lock<'a>(area: &'a SyncArea, object: &Object) -> LockGuard<'a> {
     let me = owner::current();
+    // Before the lock is ours, this process is in the record of who holds
+    // the object open (a forked child registers now), so no judge finds it
+    // missing there while it holds the lock.
+    let generation = object.register_this_process();
     match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
-        Ok(_) => LockGuard::new(area, me, object, false),
-        Err(_) => lock_contended(area, object, me),
+        Ok(_) => LockGuard::new(area, me, generation, object.id(), false),
+        Err(_) => lock_contended(area, object, me, generation),
     }
 }
 
 #[cold]
 #[track_caller]
-fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGuard<'a> {
-    if held_by_this_thread(area, object, me) {
-        reentered(object);
+fn lock_contended<'a>(
+    area: &'a SyncArea,
+    object: &Object,
+    me: u64,
+    generation: u64,
+) -> LockGuard<'a> {
+    if held_by_this_thread(area, object.id(), me) {
+        reentered(object.id());
     }
     let mut spins = 0;
     let mut slept = false;
@@ -90,7 +108,7 @@ fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGua
                 .compare_exchange(0, mine, Acquire, Relaxed)
                 .is_ok()
             {
-                return LockGuard::new(area, me, object, false);
+                return LockGuard::new(area, me, generation, object.id(), false);
             }
             continue;
         }
@@ -100,7 +118,7 @@ fn lock_contended<'a>(area: &'a SyncArea, object: &ObjectId, me: u64) -> LockGua
             continue;
         }
         if Instant::now() >= next_check {
-            if let Some(guard) = take_from_dead(area, object, word, me) {
+            if let Some(guard) = take_from_dead(area, object, word, me, generation) {
                 return guard;
             }
             next_check = Instant::now() + LIVENESS_PERIOD;
@@ -148,21 +166,22 @@ fn reentered(object: &ObjectId) -> ! {
 /// a publish left half-done.
 pub(crate) fn try_lock_if_abandoned<'a>(
     area: &'a SyncArea,
-    object: &ObjectId,
+    object: &Object,
 ) -> Option<LockGuard<'a>> {
     let me = owner::current();
+    let generation = object.register_this_process();
     match area.lock.load(Relaxed) {
         0 => area
             .lock
             .compare_exchange(0, me, Acquire, Relaxed)
             .ok()
-            .map(|_| LockGuard::new(area, me, object, false)),
-        word => take_from_dead(area, object, word, me),
+            .map(|_| LockGuard::new(area, me, generation, object.id(), false)),
+        word => take_from_dead(area, object, word, me, generation),
     }
 }
 
 /// Who holds the lock now, and what can be said of them.
-pub(crate) fn holder(area: &SyncArea, object: &ObjectId) -> LockHolder {
+pub(crate) fn holder(area: &SyncArea, object: &Object) -> LockHolder {
     match area.lock.load(Acquire) {
         0 => LockHolder::Free,
         word => LockHolder::Held {
@@ -176,18 +195,21 @@ pub(crate) fn holder(area: &SyncArea, object: &ObjectId) -> LockHolder {
 /// wins for a given dead token.
 ///
 /// The owner is judged again once the word is ours: a verdict from its
-/// memory map ("does not map the object") holds for the instant it was
-/// read, and between that and our compare-exchange the word could have
-/// been freed and taken again, with the same token, by that very process
-/// after it mapped the object. Judged dead after the exchange too, it
-/// cannot hold the lock now (a holder maps the object until after its
-/// unlock attempt), and any hold it had at our exchange was over before our
-/// second judgement. Otherwise the word goes back as it was.
+/// memory map ("does not map the object") or from the record of who holds
+/// the object open ("has no entry") holds for the instant it was read, and
+/// between that and our compare-exchange the word could have been freed
+/// and taken again, with the same token, by that very process after it
+/// opened and mapped the object. Judged dead after the exchange too, it
+/// cannot hold the lock now (a holder maps the object, and has its entry,
+/// from before its acquisition until after its unlock attempt), and any
+/// hold it had at our exchange was over before our second judgement.
+/// Otherwise the word goes back as it was.
 fn take_from_dead<'a>(
     area: &'a SyncArea,
-    object: &ObjectId,
+    object: &Object,
     word: u64,
     me: u64,
+    generation: u64,
 ) -> Option<LockGuard<'a>> {
     if owner::liveness(word, object) != Liveness::Dead {
         return None;
@@ -198,7 +220,7 @@ fn take_from_dead<'a>(
         .compare_exchange(word, mine, Acquire, Relaxed)
         .ok()?;
     if owner::liveness(word, object) == Liveness::Dead {
-        return Some(LockGuard::new(area, me, object, true));
+        return Some(LockGuard::new(area, me, generation, object.id(), true));
     }
     give_back(area, word, me);
     None
@@ -236,17 +258,38 @@ fn holder_record(me: u64) -> u64 {
 }
 
 impl<'a> LockGuard<'a> {
-    /// The lock was just taken with token `me`: record the holder.
+    /// The lock was just taken with token `me` in fork generation
+    /// `generation`: record the holder.
     #[inline]
-    fn new(area: &'a SyncArea, me: u64, object: &ObjectId, inherited: bool) -> Self {
+    fn new(
+        area: &'a SyncArea,
+        me: u64,
+        generation: u64,
+        object: &ObjectId,
+        inherited: bool,
+    ) -> Self {
         // Relaxed: read back only by this thread (`held_by_this_thread`).
         area.lock_object.store(object.tag(), Relaxed);
         area.lock_thread.store(holder_record(me), Relaxed);
         LockGuard {
             area,
             me,
+            generation,
             inherited,
         }
+    }
+
+    /// Whether this process took the lock: not a forked child holding a
+    /// copy of its parent's guard. Only such a guard may publish; the
+    /// others are forgotten (their drop does nothing).
+    #[inline(always)]
+    pub(crate) fn is_from_this_process(&self) -> bool {
+        self.generation == fork::generation()
+    }
+
+    /// The pid of the process that took the lock.
+    pub(crate) fn taken_by(&self) -> u32 {
+        owner::pid_of(self.me)
     }
 
     #[cold]
@@ -274,6 +317,26 @@ impl<'a> LockGuard<'a> {
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
+        // A forked child's copy of its parent's guard: the lock, and the
+        // holder's record beside it, are the parent's.
+        if self.is_from_this_process() {
+            self.unlock();
+        }
+    }
+}
+
+impl LockGuard<'_> {
+    /// Unlocks a guard that [`is_from_this_process`](Self::is_from_this_process)
+    /// said is this process's (a publish checks that before it writes): the
+    /// drop without its second look at the fork generation.
+    #[inline(always)]
+    pub(crate) fn unlock_checked(self) {
+        debug_assert!(self.is_from_this_process());
+        std::mem::ManuallyDrop::new(self).unlock();
+    }
+
+    #[inline(always)]
+    fn unlock(&self) {
         // In the model, a process that dies holding the lock unwinds to the
         // top of its thread; it runs no code, so it releases nothing.
         #[cfg(loom)]
@@ -300,8 +363,13 @@ mod tests {
         Box::new(unsafe { std::mem::zeroed() })
     }
 
-    fn this_object() -> ObjectId {
-        ObjectId::of(&std::fs::metadata("/proc/self/exe").unwrap())
+    /// This test binary's file, held open as a handle holds its region's
+    /// object.
+    fn this_object() -> Object {
+        let path = std::path::PathBuf::from("/proc/self/exe");
+        let file = std::fs::File::open(&path).unwrap();
+        let location = crate::error::Location::File(path);
+        Object::open(&location, &file, &file.metadata().unwrap()).unwrap()
     }
 
     #[test]
@@ -350,11 +418,75 @@ mod tests {
     fn a_dead_owner_is_taken_over_and_recovery_asked_for() {
         let (area, object) = (zeroed_area(), this_object());
         // No process has this pid.
-        area.lock.store((0x7fff_fff0 << 32) | 1, Relaxed);
+        area.lock.store((0x3f_fff0 << 32) | 1, Relaxed);
         let guard = try_lock_if_abandoned(&area, &object).expect("taken over");
         assert!(guard.inherited);
         drop(guard);
         assert_eq!(area.lock.load(Relaxed), 0);
+    }
+
+    /// Words no process makes (damage, or a forged word) are taken over at
+    /// once, whoever they seem to name: pid 1 with tag 0 (one flipped bit
+    /// of a free word), this very process with tag 0, pid 0, a pid above
+    /// Linux's limit; contended or not.
+    #[test]
+    fn never_made_tokens_are_taken_over() {
+        let (area, object) = (zeroed_area(), this_object());
+        let me = u64::from(std::process::id()) << 32;
+        for word in [
+            1 << 32,
+            me,
+            0x5a5a,
+            (1 << 22) << 32 | 3,
+            0x7fff_ffff << 32 | 1,
+        ] {
+            for word in [word, word | CONTENDED] {
+                area.lock.store(word, Relaxed);
+                let guard = try_lock_if_abandoned(&area, &object)
+                    .unwrap_or_else(|| panic!("{word:#x} was not taken over"));
+                assert!(guard.inherited);
+                drop(guard);
+                assert_eq!(area.lock.load(Relaxed), 0);
+            }
+        }
+    }
+
+    /// A forked child's copy of its parent's guard neither unlocks nor
+    /// clears the holder's record, and says it is not its own.
+    #[test]
+    fn a_forked_child_does_not_release_its_parents_lock() {
+        let (area, object) = (zeroed_area(), this_object());
+        let guard = lock(&area, &object);
+        let held = (area.lock.load(Relaxed), area.lock_thread.load(Relaxed));
+        let (read, write) = nix::unistd::pipe().unwrap();
+        // SAFETY: the child only does atomic operations on its copy of the
+        // area, one pipe write and `_exit`; it allocates nothing and never
+        // returns into the test harness.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                let foreign = !guard.is_from_this_process();
+                drop(guard);
+                let kept = (area.lock.load(Relaxed), area.lock_thread.load(Relaxed)) == held;
+                let _ = nix::unistd::write(&write, &[u8::from(foreign && kept)]);
+                // SAFETY: ends the child at once, running nothing of the
+                // parent's (no destructors, no atexit handlers).
+                unsafe { nix::libc::_exit(0) };
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                drop(write);
+                let mut answer = [0u8; 1];
+                let got = nix::unistd::read(&read, &mut answer).unwrap();
+                nix::sys::wait::waitpid(child, None).unwrap();
+                assert_eq!(
+                    (got, answer[0]),
+                    (1, 1),
+                    "the child's drop changed the lock"
+                );
+                assert!(guard.is_from_this_process());
+                drop(guard);
+                assert_eq!(area.lock.load(Relaxed), 0);
+            }
+        }
     }
 
     #[test]
@@ -376,15 +508,15 @@ mod tests {
         assert!(message.contains("already held by this thread"), "{message}");
         // Another object's lock with the same bytes (a copy) is not ours.
         let copy = ObjectId {
-            dev: object.dev,
-            ino: object.ino + 1,
+            dev: object.id().dev,
+            ino: object.id().ino + 1,
         };
         assert!(!held_by_this_thread(&area, &copy, owner::current()));
         // Nor is it another thread's.
         std::thread::scope(|s| {
-            s.spawn(|| assert!(!held_by_this_thread(&area, &object, owner::current())));
+            s.spawn(|| assert!(!held_by_this_thread(&area, object.id(), owner::current())));
         });
         drop(guard);
-        assert!(!held_by_this_thread(&area, &object, owner::current()));
+        assert!(!held_by_this_thread(&area, object.id(), owner::current()));
     }
 }

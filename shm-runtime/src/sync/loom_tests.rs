@@ -21,6 +21,7 @@ use loom::thread;
 
 use super::atomics::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use super::model::{self, Builder, Installed};
+use super::object::Object;
 use super::owner::ObjectId;
 use super::{journal, lock, runs, SyncArea, SYNC_OFFSET};
 use crate::header::Geometry;
@@ -127,7 +128,7 @@ impl<T: Model> Region<T> {
             map,
             geometry,
             location: Location::Shm("/loom-model".to_owned()),
-            object: OBJECT,
+            object: Object::in_model(OBJECT),
             access: Access::ReadWrite,
             created: true,
         };
@@ -320,7 +321,7 @@ fn loom_unlock_only_by_the_owner() {
             unsafe { &*(base as *const u8).add(SYNC_OFFSET).cast::<SyncArea>() }
         };
         let wrongly_judged = process(1, move || {
-            let guard = lock::lock(area(), &OBJECT);
+            let guard = lock::lock(area(), &Object::in_model(OBJECT));
             model::judge_dead(1);
             drop(guard);
         });
@@ -328,7 +329,7 @@ fn loom_unlock_only_by_the_owner() {
             .map(|pid| {
                 let exclusive = exclusive.clone();
                 process(pid, move || {
-                    let guard = lock::lock(area(), &OBJECT);
+                    let guard = lock::lock(area(), &Object::in_model(OBJECT));
                     // SAFETY: loom checks that no other thread is in here.
                     exclusive.0.with_mut(|n| unsafe { *n += 1 });
                     drop(guard);

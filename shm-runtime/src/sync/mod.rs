@@ -3,6 +3,9 @@
 //! guarantee holds.
 //!
 //! - [`owner`]: lock owner identities that can be checked for liveness.
+//! - [`object`]: the object a handle holds open, and the kernel's record of
+//!   which processes hold it open.
+//! - [`fork`]: telling a forked child from its parent without a system call.
 //! - [`lock`]: the robust writer lock.
 //! - [`seqlock`]: lock-free consistent reads, journaled all-or-nothing
 //!   publication, and recovery after a writer died.
@@ -13,12 +16,14 @@
 pub(crate) mod atomic_copy;
 pub(crate) mod atomics;
 pub(crate) mod change;
+pub(crate) mod fork;
 pub(crate) mod journal;
 pub(crate) mod lock;
 #[cfg(all(loom, test))]
 mod loom_tests;
 #[cfg(loom)]
 pub(crate) mod model;
+pub(crate) mod object;
 pub(crate) mod owner;
 pub(crate) mod runs;
 pub(crate) mod seqlock;

@@ -49,7 +49,8 @@ use loom::sync::{Condvar, Mutex};
 
 use super::atomics::Ordering::{self, Acquire, Relaxed, Release};
 use super::lock::LIVENESS_PERIOD;
-use super::owner::{Liveness, ObjectId, OWNER_MASK};
+use super::object::Object;
+use super::owner::{self, Liveness, OWNER_MASK};
 
 /// What the model knows besides loom's own objects. Built by [`Builder`],
 /// installed for the current execution with [`Builder::install`].
@@ -324,13 +325,14 @@ pub(crate) fn current() -> u64 {
     (u64::from(pid) << 32) | 1
 }
 
-/// The model's verdict on the process `token` names: its dead flag.
-pub(crate) fn liveness(token: u64, _object: &ObjectId) -> Liveness {
+/// The model's verdict on the process `token` names: its dead flag. A
+/// token no process makes is dead at once, as `owner::liveness` judges it.
+pub(crate) fn liveness(token: u64, _object: &Object) -> Liveness {
     let token = token & OWNER_MASK;
-    let pid = (token >> 32) as usize;
-    if pid == 0 {
+    if owner::never_made(token) {
         return Liveness::Dead;
     }
+    let pid = (token >> 32) as usize;
     if token == current() {
         return Liveness::Alive;
     }

@@ -16,9 +16,12 @@
 //!   never held against its owner; it only tells this process's own tokens
 //!   from those of an earlier process with the same pid.
 //!
+//! Tag 0, pid 0 and pids of 2^22 and above are never made: a word holding
+//! one was damaged or forged, and names no holder.
+//!
 //! [`liveness`] judges a token against the object (file or shm object) the
-//! lock lives in: see `DESIGN.md`, "Judging a lock holder", for why each
-//! verdict is safe.
+//! lock lives in, as the judging handle holds it open: see `DESIGN.md`,
+//! "Judging a lock holder", for why each verdict is safe.
 
 // Under loom the model's `current` and `liveness` stand in for this
 // module's, which are then unused.
@@ -29,8 +32,9 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::os::unix::fs::MetadataExt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
 
+use super::fork;
+use super::object::Object;
 use crate::layout::Fnv1a;
 use crate::os::process::{self, Maps};
 
@@ -95,6 +99,20 @@ pub(crate) fn pid_of(token: u64) -> u32 {
     ((token & OWNER_MASK) >> 32) as u32
 }
 
+/// Linux's `PID_MAX_LIMIT` on 64-bit systems: `pid_max` is at most this,
+/// and every pid is below `pid_max`.
+const PID_LIMIT: u32 = 1 << 22;
+
+/// Whether no process could have made `token` (the contended flag aside):
+/// [`current`] makes a pid between 1 and [`PID_LIMIT`] and a tag that is
+/// odd or even but never 0 (and so does the model's). Such a word was
+/// damaged or forged: it names nobody who could hold the lock.
+#[inline]
+pub(crate) fn never_made(token: u64) -> bool {
+    let pid = pid_of(token);
+    pid == 0 || pid >= PID_LIMIT || token as u32 == 0
+}
+
 #[cfg(loom)]
 pub(crate) use super::model::{current, liveness};
 
@@ -111,15 +129,9 @@ pub(crate) fn current() -> u64 {
 
 #[cold]
 fn compute_current() -> u64 {
-    static REGISTER_FORK_HANDLER: Once = Once::new();
-    REGISTER_FORK_HANDLER.call_once(|| {
-        // SAFETY: registering a handler is always sound; the handler only
-        // does an atomic store, which is async-signal-safe as a fork child
-        // handler must be.
-        unsafe {
-            nix::libc::pthread_atfork(None, None, Some(reset_after_fork));
-        }
-    });
+    // A forked child must not reuse its parent's token: the fork handler
+    // forgets it (`forget_token`).
+    fork::watch();
     let pid = std::process::id() as i32;
     let tag = match (
         process::boot_id(),
@@ -136,8 +148,9 @@ fn compute_current() -> u64 {
 
 static CURRENT: AtomicU64 = AtomicU64::new(0);
 
-/// A forked child is another process: it must not reuse its parent's token.
-extern "C" fn reset_after_fork() {
+/// Called in a forked child (by the fork handler, `fork::watch`): it is
+/// another process, and must not reuse its parent's token. Async-signal-safe.
+pub(crate) fn forget_token() {
     CURRENT.store(0, Ordering::Relaxed);
 }
 
@@ -175,16 +188,17 @@ fn is_verifiable(token: u64) -> bool {
 /// Only facts about the owner that everyone reads alike count against it,
 /// never what it (or this process) could not read. Every `Dead` verdict is
 /// stable: an owner judged dead cannot come to hold the lock later under
-/// the same token, except for an owner judged by its memory map, which can
-/// map the object later; `lock` guards against that by judging again after
-/// it took the lock.
+/// the same token, except for an owner judged by its memory map or by the
+/// record of who holds the object open, which can open and map the object
+/// later; `lock` guards against that by judging again after it took the
+/// lock.
 #[cfg(not(loom))]
-pub(crate) fn liveness(token: u64, object: &ObjectId) -> Liveness {
+pub(crate) fn liveness(token: u64, object: &Object) -> Liveness {
     let token = token & OWNER_MASK;
-    let pid = pid_of(token) as i32;
-    if pid == 0 {
-        return Liveness::Dead; // no process has pid 0: a damaged or forged word
+    if never_made(token) {
+        return Liveness::Dead; // a damaged or forged word
     }
+    let pid = pid_of(token) as i32;
     if pid as u32 == std::process::id() {
         // This process, or an earlier one that bore its pid: only the
         // former can have made a token equal to ours.
@@ -208,16 +222,30 @@ pub(crate) fn liveness(token: u64, object: &ObjectId) -> Liveness {
         if stat.state == b'Z' || stat.state == b'X' {
             // The main thread ended while others run on: its maps file is
             // empty, so the map cannot be checked.
-            return Liveness::Unknown;
+            return by_record(pid, object);
         }
     }
     // A process holds a lock only while it maps the object the lock is in
     // (its guard borrows the mapping). One that does not map it names this
     // lock only because the bytes were copied from another object.
-    match process::maps(pid, object.dev, object.ino) {
+    match process::maps(pid, object.id().dev, object.id().ino) {
         Ok(Maps::Object) => Liveness::Alive,
         Ok(Maps::Other) => Liveness::Dead,
-        Ok(Maps::SameInodeElsewhere | Maps::Nothing) | Err(_) => Liveness::Unknown,
+        Ok(Maps::SameInodeElsewhere | Maps::Nothing) | Err(_) => by_record(pid, object),
+    }
+}
+
+/// The verdict where the memory map cannot tell: from the kernel's record
+/// of which processes hold the object open through this library. A holder
+/// registered itself there before it took the lock, on a descriptor it
+/// keeps open until after it let go; so a process with no entry holds
+/// nothing. One with an entry (or where the record cannot be read) is
+/// waited for.
+#[cfg(not(loom))]
+fn by_record(pid: i32, object: &Object) -> Liveness {
+    match object.held_open_by(pid as u32) {
+        Ok(false) => Liveness::Dead,
+        Ok(true) | Err(_) => Liveness::Unknown,
     }
 }
 
@@ -240,8 +268,13 @@ fn names_another_process(token: u64, pid: i32, start_time: u64) -> bool {
 mod tests {
     use super::*;
 
-    fn this_object() -> ObjectId {
-        ObjectId::of(&std::fs::metadata("/proc/self/exe").unwrap())
+    /// This test binary's file, held open as a handle holds its region's
+    /// object.
+    fn this_object() -> Object {
+        let path = std::path::PathBuf::from("/proc/self/exe");
+        let file = std::fs::File::open(&path).unwrap();
+        let location = crate::error::Location::File(path);
+        Object::open(&location, &file, &file.metadata().unwrap()).unwrap()
     }
 
     #[test]
@@ -287,6 +320,45 @@ mod tests {
         // pid_max is at most 2^22 on Linux: this pid is never in use.
         assert_eq!(liveness(token(0x7fff_fff0, 1), &object), Liveness::Dead);
         assert_eq!(liveness(0x5a5a, &object), Liveness::Dead, "pid 0");
+    }
+
+    /// Tokens `current` never makes are dead at once, even where they name
+    /// a live process that holds the object (this one) or one whose memory
+    /// map may be unreadable (pid 1).
+    #[test]
+    fn never_made_tokens_are_dead() {
+        let object = this_object();
+        let pid = std::process::id() as i32;
+        for never in [
+            token(pid, 0),
+            token(1, 0),
+            1 << 32,
+            0x5a5a,
+            token(1 << 22, 1),
+            token(0x7fff_ffff, 2),
+        ] {
+            assert!(never_made(never), "{never:#x}");
+            assert!(never_made(never | !OWNER_MASK), "{never:#x} contended");
+            assert_eq!(liveness(never, &object), Liveness::Dead, "{never:#x}");
+        }
+        for made in [current(), token(1, 2), token((1 << 22) - 1, 1)] {
+            assert!(!never_made(made), "{made:#x}");
+        }
+    }
+
+    /// A live process that does not hold the object open, judged through
+    /// the record: pid 1 (this test's parent chain never opened this test
+    /// binary through the library). Where pid 1's map is readable the map
+    /// says the same; where it is not (containers), only the record can.
+    #[test]
+    fn a_live_process_without_the_object_open_is_dead() {
+        let object = this_object();
+        assert_eq!(by_record(1, &object), Liveness::Dead);
+        assert_eq!(
+            by_record(std::process::id() as i32, &object),
+            Liveness::Unknown,
+            "this process has the object open"
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ use super::atomics::fence;
 use super::atomics::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use super::journal::{self, Stores};
 use super::lock::{self, LockGuard};
-use super::owner::ObjectId;
+use super::object::Object;
 use super::runs::{self, Run};
 use super::time::{self, spin_loop, Duration, Instant};
 use super::{atomic_copy, change, SyncArea};
@@ -48,8 +48,9 @@ use super::{atomic_copy, change, SyncArea};
 /// into scalars.
 pub(crate) struct PayloadLayout<'a> {
     pub area: &'a SyncArea,
-    /// The object the region is mapped from, whose lock `area` holds.
-    pub object: &'a ObjectId,
+    /// The object the region is mapped from, whose lock `area` holds, as
+    /// this handle holds it open.
+    pub object: &'a Object,
     /// The payload: `size` bytes, aligned to 64.
     pub payload: *const u8,
     /// The redo journal: `journal::len(size)` bytes, 64-aligned.

@@ -102,7 +102,7 @@ impl Mem {
     pub(crate) fn write(&self, py: Python<'_>, offset: usize, bytes: &[u8]) -> PyResult<()> {
         match self {
             Mem::Region(region) => {
-                let mut transaction = update::begin(py, region)?;
+                let mut transaction = update::begin(py, region, std::time::Duration::MAX)?;
                 transaction.bytes()[offset..offset + bytes.len()].copy_from_slice(bytes);
                 transaction.commit().map_err(errors::to_py)
             }

@@ -21,7 +21,7 @@ use crate::value::{generic_getattr, new_value, repr_struct};
 
 /// How long one wait lasts with the interpreter released before it looks
 /// for signals (Ctrl-C) and waits again.
-const WAIT_SLICE: Duration = Duration::from_millis(100);
+pub(crate) const WAIT_SLICE: Duration = Duration::from_millis(100);
 
 /// A shared struct: the region's top struct, or one nested in it
 /// (`foo.inner`).
@@ -313,14 +313,24 @@ impl Shared {
     /// if `fn` raises); returns what `fn` returns. `update()`: the same as
     /// a `with` block: `with foo.update() as f: f.baz -= 1`.
     ///
-    /// Waiting for the lock releases the interpreter; `fn` runs with it.
-    #[pyo3(signature = (f = None))]
-    fn update(slf: &Bound<'_, Self>, f: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    /// Waiting for the lock releases the interpreter and checks for
+    /// signals (Ctrl-C) at least every 100 ms; `shm.Timeout` after
+    /// `timeout` seconds (`None`: no deadline). `fn` runs with the
+    /// interpreter.
+    #[pyo3(signature = (f = None, *, timeout = None))]
+    fn update(
+        slf: &Bound<'_, Self>,
+        f: Option<&Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let this = slf.get();
+        let timeout = self::timeout(timeout)?;
         match f {
-            Some(f) => update::run(py, this, f),
-            None => Ok(Bound::new(py, Update::new(this))?.into_any().unbind()),
+            Some(f) => update::run(py, this, f, timeout),
+            None => Ok(Bound::new(py, Update::new(this, timeout))?
+                .into_any()
+                .unbind()),
         }
     }
 

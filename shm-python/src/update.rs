@@ -8,32 +8,71 @@
 
 use std::sync::{Arc, Mutex};
 
+use std::time::{Duration, Instant};
+
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use shm_runtime::{Region, Transaction};
+use shm_runtime::{Error, Region, Transaction};
 
 use crate::errors;
 use crate::layout::StructInfo;
 use crate::memory::LocalBytes;
-use crate::shared::Shared;
+use crate::shared::{Shared, WAIT_SLICE};
 use crate::value::new_value;
 
 /// Takes `region`'s writer lock, with the interpreter released while
-/// waiting. A thread that already holds it gets an exception, not the
-/// runtime's panic.
-pub(crate) fn begin<'r>(py: Python<'_>, region: &'r Region) -> PyResult<Transaction<'r>> {
+/// waiting, in slices between which it checks for signals (so Ctrl-C
+/// interrupts a wait for a holder sitting at a debugger prompt);
+/// `shm.Timeout` after `timeout` (`Duration::MAX`: no deadline). A thread
+/// that already holds it gets an exception, not the runtime's panic.
+pub(crate) fn begin<'r>(
+    py: Python<'_>,
+    region: &'r Region,
+    timeout: Duration,
+) -> PyResult<Transaction<'r>> {
     // Only this thread can take or give up its own hold, so the answer
     // cannot change before `begin` looks again.
     if region.locked_by_current_thread() {
         return Err(errors::reentered(region.location()));
     }
-    py.detach(|| region.begin()).map_err(errors::to_py)
+    let deadline = Instant::now().checked_add(timeout);
+    loop {
+        let slice = match deadline {
+            Some(deadline) => deadline
+                .saturating_duration_since(Instant::now())
+                .min(WAIT_SLICE),
+            None => WAIT_SLICE,
+        };
+        match py.detach(|| region.begin_within(slice)) {
+            Ok(transaction) => return Ok(transaction),
+            Err(Error::Timeout {
+                location,
+                waiting_for,
+                ..
+            }) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(errors::to_py(Error::Timeout {
+                        location,
+                        waited: timeout,
+                        waiting_for,
+                    }));
+                }
+                py.check_signals()?;
+            }
+            Err(e) => return Err(errors::to_py(e)),
+        }
+    }
 }
 
 /// `foo.update(fn)`.
-pub(crate) fn run(py: Python<'_>, view: &Shared, f: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+pub(crate) fn run(
+    py: Python<'_>,
+    view: &Shared,
+    f: &Bound<'_, PyAny>,
+    timeout: Duration,
+) -> PyResult<Py<PyAny>> {
     let range = view.offset..view.offset + view.info.size();
-    let mut transaction = begin(py, &view.region)?;
+    let mut transaction = begin(py, &view.region, timeout)?;
     let copy = LocalBytes::new(transaction.bytes()[range.clone()].to_vec());
     let value = new_value(py, &view.info, copy.clone(), 0)?;
     // An exception drops the transaction: nothing is published.
@@ -52,8 +91,8 @@ struct OwnedTransaction {
 }
 
 impl OwnedTransaction {
-    fn begin(py: Python<'_>, region: Arc<Region>) -> PyResult<OwnedTransaction> {
-        let transaction = begin(py, &region)?;
+    fn begin(py: Python<'_>, region: Arc<Region>, timeout: Duration) -> PyResult<OwnedTransaction> {
+        let transaction = begin(py, &region, timeout)?;
         // SAFETY: `transaction` borrows the `Region` inside `region`'s heap
         // allocation, which neither moves nor is freed while an `Arc` to it
         // lives. This struct keeps one for as long as it keeps the
@@ -107,15 +146,18 @@ pub(crate) struct Update {
     region: Arc<Region>,
     offset: usize,
     info: Arc<StructInfo>,
+    /// How long `__enter__` waits for the lock.
+    timeout: Duration,
     state: Mutex<State>,
 }
 
 impl Update {
-    pub(crate) fn new(view: &Shared) -> Update {
+    pub(crate) fn new(view: &Shared, timeout: Duration) -> Update {
         Update {
             region: view.region.clone(),
             offset: view.offset,
             info: view.info.clone(),
+            timeout,
             state: Mutex::new(State::Ready),
         }
     }
@@ -140,7 +182,7 @@ impl Update {
             *state = State::Entering;
         }
         let entered = (|| {
-            let mut transaction = OwnedTransaction::begin(py, self.region.clone())?;
+            let mut transaction = OwnedTransaction::begin(py, self.region.clone(), self.timeout)?;
             let range = self.offset..self.offset + self.info.size();
             let bytes = LocalBytes::new(transaction.bytes()[range].to_vec());
             let value = new_value(py, &self.info, bytes.clone(), 0)?;

@@ -335,3 +335,87 @@ def test_fork_inside_an_update_block(target):
     kind, where = target
     Pair.open_file(where) if kind == "file" else Pair.open_shm(where)
     assert _run(FORK_INSIDE_UPDATE, kind, where).strip() == "ok"
+
+
+HOLDS_THE_LOCK = """
+import sys, shm
+class Pair(shm.Struct):
+    a: shm.u64
+    b: shm.u64
+pair = Pair.open_file(sys.argv[1], create=False)
+with pair.update() as p:
+    p.a += 1
+    print("holding", flush=True)
+    sys.stdin.readline()  # holds the writer lock until told
+print("released", flush=True)
+"""
+
+WAITS_FOR_THE_LOCK = """
+import sys, shm
+class Pair(shm.Struct):
+    a: shm.u64
+    b: shm.u64
+pair = Pair.open_file(sys.argv[1], create=False)
+print("waiting", flush=True)
+try:
+    pair.update(lambda p: setattr(p, "b", 7))
+    print("updated", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def _until_in_a_futex_wait(pid):
+    """Until a thread of `pid` sleeps in the futex system call (202 on
+    x86_64): the writer is waiting for the lock, not about to."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/syscall") as f:
+                    if f.read().split()[0] == "202":
+                        return
+            except (OSError, IndexError):
+                pass
+        time.sleep(0.001)
+    pytest.fail(f"process {pid} never waited on a futex")
+
+
+@pytest.fixture
+def holder(region_path):
+    """A process inside `with update()`, holding the region's lock until
+    the test ends (then it commits)."""
+    Pair.open_file(region_path)
+    child = python_child(HOLDS_THE_LOCK, region_path)
+    assert child.stdout.readline().strip() == "holding", child.stderr.read()
+    yield child
+    child.stdin.write("\n")
+    child.stdin.flush()
+    assert child.stdout.readline().strip() == "released", child.stderr.read()
+    assert child.wait(timeout=30) == 0
+
+
+def test_ctrl_c_interrupts_a_writer_waiting_for_the_lock(region_path, holder):
+    waiter = python_child(WAITS_FOR_THE_LOCK, region_path)
+    try:
+        assert waiter.stdout.readline().strip() == "waiting", waiter.stderr.read()
+        _until_in_a_futex_wait(waiter.pid)
+        waiter.send_signal(signal.SIGINT)
+        out, err = waiter.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        waiter.kill()
+        pytest.fail("SIGINT did not interrupt a writer waiting for the lock")
+    assert out.strip() == "interrupted", err
+    assert Pair.open_file(region_path).snapshot().b == 0, "the interrupted update published"
+
+
+def test_update_gives_up_after_its_timeout(region_path, holder):
+    pair = Pair.open_file(region_path)
+    with pytest.raises(shm.Timeout, match="writer lock"):
+        pair.update(lambda p: setattr(p, "b", 7), timeout=0.05)
+    with pytest.raises(shm.Timeout, match="writer lock"):
+        with pair.update(timeout=0):
+            pass
+    with pytest.raises(ValueError, match="timeout"):
+        pair.update(timeout=-1)
+    assert pair.snapshot().b == 0

@@ -11,6 +11,8 @@ use std::ptr::NonNull;
 
 use std::time::Duration;
 
+use crate::sync::time::Instant;
+
 use crate::deadline::Deadline;
 use crate::error::{Error, Location, Result};
 use crate::header::journal_len;
@@ -318,12 +320,27 @@ impl RawRegion {
     #[track_caller]
     pub(crate) fn lock(&self) -> LockGuard<'_> {
         debug_assert_eq!(self.mapping.access, Access::ReadWrite);
-        let area = self.sync();
-        let guard = lock::lock(area, &self.mapping.object);
-        if guard.inherited || area.journal_target.load(Ordering::Relaxed) != 0 {
-            self.payload_layout(self.size).recover(&guard);
-        }
+        let guard = lock::lock(self.sync(), &self.mapping.object);
+        self.recover_if_needed(&guard);
         guard
+    }
+
+    /// [`lock`](Self::lock), giving up at `deadline` (`None`: a live
+    /// process held the lock all along).
+    #[track_caller]
+    pub(crate) fn lock_until(&self, deadline: Instant) -> Option<LockGuard<'_>> {
+        debug_assert_eq!(self.mapping.access, Access::ReadWrite);
+        let guard = lock::lock_until(self.sync(), &self.mapping.object, deadline)?;
+        self.recover_if_needed(&guard);
+        Some(guard)
+    }
+
+    /// Completes whatever a dead holder of the lock just taken left.
+    #[inline(always)]
+    fn recover_if_needed(&self, guard: &LockGuard<'_>) {
+        if guard.inherited || self.sync().journal_target.load(Ordering::Relaxed) != 0 {
+            self.payload_layout(self.size).recover(guard);
+        }
     }
 
     /// Copies the payload into `out` while holding the lock: no publish can

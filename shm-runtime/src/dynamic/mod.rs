@@ -425,18 +425,55 @@ impl Region {
     #[track_caller]
     pub fn begin(&self) -> Result<Transaction<'_>> {
         self.check_writable()?;
+        let guard = self.raw.lock();
+        Ok(self.transaction(guard))
+    }
+
+    /// [`begin`](Self::begin), waiting at most `timeout` for the writer
+    /// lock (`Duration::MAX`: no deadline). A holder that died is taken
+    /// over as by `begin`; only a live one makes it time out. For callers
+    /// that wait in slices, to check for signals between them (Python) or
+    /// to give up.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] if a live process held the lock all along,
+    /// [`Error::PermissionDenied`] on a read-only handle.
+    ///
+    /// # Panics
+    ///
+    /// As [`begin`](Self::begin).
+    #[track_caller]
+    pub fn begin_within(&self, timeout: Duration) -> Result<Transaction<'_>> {
+        self.check_writable()?;
+        let started = crate::sync::time::Instant::now();
+        let guard = match started.checked_add(timeout) {
+            None => self.raw.lock(),
+            Some(deadline) => self
+                .raw
+                .lock_until(deadline)
+                .ok_or_else(|| Error::Timeout {
+                    location: self.location().clone(),
+                    waited: started.elapsed(),
+                    waiting_for: "the writer lock, which a live process holds",
+                })?,
+        };
+        Ok(self.transaction(guard))
+    }
+
+    /// A transaction on the lock just taken: the bytes as they are, twice.
+    fn transaction<'a>(&'a self, guard: lock::LockGuard<'a>) -> Transaction<'a> {
         let size = self.size();
         let mut old = vec![0u8; size];
-        let guard = self.raw.lock();
         // SAFETY: `old` holds the payload's size.
         unsafe { self.raw.read_locked(&guard, old.as_mut_ptr(), size) };
         let new = old.clone();
-        Ok(Transaction {
+        Transaction {
             region: self,
             guard,
             old,
             new,
-        })
+        }
     }
 
     /// Replaces the whole struct with `bytes`.

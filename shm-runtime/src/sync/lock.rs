@@ -77,10 +77,36 @@ pub(crate) fn lock<'a>(area: &'a SyncArea, object: &Object) -> LockGuard<'a> {
     let generation = object.register_this_process();
     match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
         Ok(_) => LockGuard::new(area, me, generation, object.id(), false),
-        Err(_) => lock_contended(area, object, me, generation),
+        Err(_) => match lock_contended(area, object, me, generation, None) {
+            Some(guard) => guard,
+            None => unreachable!("a wait without a deadline ends with the lock"),
+        },
     }
 }
 
+/// [`lock`], giving up at `deadline`: `None` if a live process held the
+/// lock all along. For callers that wait in slices, to look at something
+/// else between them (a Python thread checks for signals) or to give up.
+///
+/// # Panics
+///
+/// As [`lock`].
+#[track_caller]
+pub(crate) fn lock_until<'a>(
+    area: &'a SyncArea,
+    object: &Object,
+    deadline: Instant,
+) -> Option<LockGuard<'a>> {
+    let me = owner::current();
+    let generation = object.register_this_process();
+    match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
+        Ok(_) => Some(LockGuard::new(area, me, generation, object.id(), false)),
+        Err(_) => lock_contended(area, object, me, generation, Some(deadline)),
+    }
+}
+
+/// The contended path of [`lock`] and [`lock_until`]: `None` only once
+/// `deadline` has passed.
 #[cold]
 #[track_caller]
 fn lock_contended<'a>(
@@ -88,7 +114,8 @@ fn lock_contended<'a>(
     object: &Object,
     me: u64,
     generation: u64,
-) -> LockGuard<'a> {
+    deadline: Option<Instant>,
+) -> Option<LockGuard<'a>> {
     if held_by_this_thread(area, object.id(), me) {
         reentered(object.id());
     }
@@ -108,7 +135,7 @@ fn lock_contended<'a>(
                 .compare_exchange(0, mine, Acquire, Relaxed)
                 .is_ok()
             {
-                return LockGuard::new(area, me, generation, object.id(), false);
+                return Some(LockGuard::new(area, me, generation, object.id(), false));
             }
             continue;
         }
@@ -117,11 +144,25 @@ fn lock_contended<'a>(
             spin_loop();
             continue;
         }
-        if Instant::now() >= next_check {
+        let now = Instant::now();
+        if now >= next_check {
             if let Some(guard) = take_from_dead(area, object, word, me, generation) {
-                return guard;
+                return Some(guard);
             }
             next_check = Instant::now() + LIVENESS_PERIOD;
+        }
+        let mut nap = LIVENESS_PERIOD;
+        if let Some(deadline) = deadline {
+            if now >= deadline {
+                if slept {
+                    // A wake-up meant for the next waiter may have been
+                    // ours: pass it on rather than leave them to their
+                    // timeout.
+                    os::futex_wake(&area.lock_futex, 1);
+                }
+                return None;
+            }
+            nap = nap.min(deadline.checked_duration_since(now).unwrap_or_default());
         }
         if word & CONTENDED == 0
             && area
@@ -133,7 +174,7 @@ fn lock_contended<'a>(
         }
         let seen = area.lock_futex.load(Acquire);
         if area.lock.load(Acquire) == word | CONTENDED {
-            os::futex_wait(&area.lock_futex, seen, LIVENESS_PERIOD);
+            os::futex_wait(&area.lock_futex, seen, nap);
             slept = true;
         }
     }

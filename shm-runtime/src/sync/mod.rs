@@ -27,7 +27,7 @@ pub(crate) mod object;
 pub(crate) mod owner;
 pub(crate) mod runs;
 pub(crate) mod seqlock;
-mod time;
+pub(crate) mod time;
 
 use atomics::{AtomicU32, AtomicU64};
 

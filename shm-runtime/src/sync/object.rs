@@ -80,7 +80,7 @@ impl Object {
     }
 
     /// An object of the model (`loom_tests`): no descriptor, no record.
-    #[cfg(loom)]
+    #[cfg(all(loom, test))]
     pub(crate) fn in_model(id: ObjectId) -> Self {
         Object {
             id,

@@ -3,6 +3,8 @@ updates, versions, and every error class with the runtime's message."""
 
 import math
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -270,9 +272,9 @@ def test_error_classes_carry_the_runtimes_messages(tmp_path, shm_name):
     with pytest.raises(shm.Timeout, match="waiting"):
         shm.open_file(str(empty), timeout=0.05)
 
-    with pytest.raises(shm.Io) as io:
-        Foo.open_file(str(tmp_path))  # a directory
-    assert isinstance(io.value, OSError)
+    # A directory (as a FIFO, a socket, a device): not a region, at once.
+    with pytest.raises(shm.NotSharedState, match="found a directory"):
+        Foo.open_file(str(tmp_path))
 
     with pytest.raises(shm.WrongSize):
         Foo.from_bytes(b"")
@@ -293,3 +295,29 @@ def test_nan_and_infinities_round_trip(region_path):
     t.temps[1] = -math.inf
     assert math.isnan(t.ratio) and t.temps[1] == -math.inf
     assert "nan" in str(t) and "-inf" in str(t)
+
+
+def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path):
+    """A read-only open of a FIFO used to block until a writer came."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code = f"""
+import shm
+class Foo(shm.Struct):
+    bar: shm.i32
+opens = [
+    lambda p: Foo.open_file(p, read_only=True),
+    lambda p: Foo.open_file(p),
+    lambda p: shm.open_file(p),
+]
+for open_ in opens:
+    try:
+        open_({str(fifo)!r})
+    except shm.NotSharedState as e:
+        assert "FIFO" in str(e), e
+    else:
+        raise AssertionError("a FIFO opened")
+print("refused")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == "refused", out.stderr

@@ -26,8 +26,11 @@ impl fmt::Display for Location {
 /// Everything that can go wrong in this crate.
 ///
 /// Each message names the file or shm object and, where it applies, what
-/// was expected and what was found.
-#[derive(Debug, thiserror::Error)]
+/// was expected and what was found. `{:?}` prints that message first, then
+/// the variant and its fields (so `fn main() -> shm_runtime::Result<()>`
+/// prints something a person can read); `{:#?}` is the structured form
+/// alone.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The region does not exist and the options did not allow creating it.
@@ -157,6 +160,97 @@ pub enum Error {
     },
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !f.alternate() {
+            // The message, then the fields in brackets.
+            write!(f, "{self} [")?;
+            self.fields(f)?;
+            return f.write_str("]");
+        }
+        self.fields(f)
+    }
+}
+
+impl Error {
+    /// `Variant { field: .., .. }`, as `#[derive(Debug)]` prints it.
+    fn fields(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        macro_rules! variant {
+            ($name:literal $(, $field:ident)*) => {
+                f.debug_struct($name)$(.field(stringify!($field), $field))*.finish()
+            };
+        }
+        match self {
+            Error::NotFound { location, detail } => variant!("NotFound", location, detail),
+            Error::AlreadyExists { location } => variant!("AlreadyExists", location),
+            Error::InvalidName { name, reason } => variant!("InvalidName", name, reason),
+            Error::NotSharedState { location, reason } => {
+                variant!("NotSharedState", location, reason)
+            }
+            Error::LayoutMismatch {
+                location,
+                expected,
+                found,
+                expected_size,
+                found_size,
+                detail,
+            } => variant!(
+                "LayoutMismatch",
+                location,
+                expected,
+                found,
+                expected_size,
+                found_size,
+                detail
+            ),
+            Error::PermissionDenied {
+                location,
+                needed,
+                hint,
+            } => variant!("PermissionDenied", location, needed, hint),
+            Error::Truncated {
+                location,
+                expected,
+                found,
+            } => variant!("Truncated", location, expected, found),
+            Error::Timeout {
+                location,
+                waited,
+                waiting_for,
+            } => variant!("Timeout", location, waited, waiting_for),
+            Error::Io {
+                location,
+                operation,
+                source,
+            } => variant!("Io", location, operation, source),
+            Error::NoSuchField {
+                location,
+                path,
+                reason,
+            } => variant!("NoSuchField", location, path, reason),
+            Error::InvalidValue {
+                location,
+                path,
+                expected,
+                found,
+            } => variant!("InvalidValue", location, path, expected, found),
+            Error::Unsupported { location, reason } => {
+                variant!("Unsupported", location, reason)
+            }
+            Error::ForkedUpdate {
+                location,
+                began_in,
+                this_process,
+            } => variant!("ForkedUpdate", location, began_in, this_process),
+            Error::WrongSize {
+                type_name,
+                expected,
+                found,
+            } => variant!("WrongSize", type_name, expected, found),
+        }
+    }
+}
+
 /// The rest of a [`Error::LayoutMismatch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -186,3 +280,29 @@ fn differences_text(differences: &Option<String>) -> String {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `fn main() -> shm_runtime::Result<()>` prints: the message a
+    /// person reads first, then the fields; `{:#?}` is the fields alone.
+    #[test]
+    fn debug_prints_the_message_first() {
+        let error = Error::NotFound {
+            location: Location::File("/tmp/board".into()),
+            detail: String::new(),
+        };
+        assert_eq!(
+            format!("{error:?}"),
+            "file /tmp/board: not found [NotFound { location: File(\"/tmp/board\"), detail: \"\" }]"
+        );
+        assert!(format!("{error:#?}").starts_with("NotFound {\n"));
+        let io = Error::Io {
+            location: Location::Shm("/x".into()),
+            operation: "open",
+            source: io::Error::from_raw_os_error(13),
+        };
+        assert!(format!("{io:?}").starts_with("shm object /x: open failed: "));
+    }
+}

@@ -13,7 +13,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 cargo test --workspace
 
-# The sync protocols' model checks (LOOM-NOTES.md): loom runs the real lock,
+# The sync protocols' model checks (docs/loom.md): loom runs the real lock,
 # publish/recover and wait/wake code as simulated processes over every
 # interleaving within its bounds. About two minutes, the build included.
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \

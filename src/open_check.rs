@@ -32,7 +32,7 @@ use shm_runtime::{as_bytes, from_bytes, Error, OpenOptions, SharedState};
 
 use crate::{Board, Counter, Foo, Invariant, Renamed, Tally, Wide};
 
-/// The region format, as DESIGN.md documents it: offsets of the header
+/// The region format, as docs/design.md documents it: offsets of the header
 /// words a forger edits.
 mod format {
     pub const MAGIC: &[u8; 8] = b"SHMSTATE";
@@ -367,7 +367,7 @@ pub fn forge(valid: &[u8], input: &[u8]) -> Vec<u8> {
 }
 
 /// The header checksum: 64-bit FNV-1a over the header with the state and
-/// checksum words taken as zero (DESIGN.md, "Region layout").
+/// checksum words taken as zero (docs/design.md, "Region layout").
 fn checksum(header: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (at, &byte) in header.iter().enumerate() {

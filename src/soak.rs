@@ -14,7 +14,7 @@
 //! another in its slot. Before reaping it, while the dead writer is a
 //! zombie (which the lock's liveness check still takes for alive, so
 //! nobody has recovered anything yet), the parent reads the region's sync
-//! words from the shm object (DESIGN.md, "Region layout") and counts the
+//! words from the shm object (docs/design.md, "Region layout") and counts the
 //! kills that hit a writer holding the lock, and those among them that hit
 //! it between its journal commit and retirement: each of these must be
 //! rolled forward, so it is an update found but never acknowledged. (Were
@@ -607,7 +607,7 @@ impl Kills {
 }
 
 /// The sync words of a region, read from its shm object at the offsets
-/// DESIGN.md documents ("Region layout").
+/// docs/design.md documents ("Region layout").
 struct SyncWords {
     journal_target: u64,
     lock: u64,

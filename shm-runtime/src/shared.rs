@@ -377,7 +377,7 @@ impl<T: SharedState> fmt::Debug for Shared<T> {
 /// An update finished in a process forked while it was under way (`f`
 /// forked): nothing was published, and `update` has no error to return.
 /// Returning as if it had published would lose the child's changes without
-/// a word; see `DESIGN.md`, "A fork inside an update".
+/// a word; see `docs/design.md`, "A fork inside an update".
 #[cold]
 #[inline(never)]
 #[track_caller]

@@ -24,7 +24,7 @@
 //! access with 1-, 2-, 4- and 8-byte atomics. Rust's memory model has no
 //! semantics for racing atomic accesses of different sizes; the hardware
 //! does (above), and crossbeam's `AtomicCell` and the `atomic-memcpy` crate
-//! rely on the same. DESIGN.md states this deviation.
+//! rely on the same. docs/design.md states this deviation.
 
 use super::atomics::Ordering::Relaxed;
 use super::atomics::Word;

@@ -1,6 +1,6 @@
 //! The atomics the protocols use: `std`'s, or loom's when the crate is built
 //! with `--cfg loom` to model-check the protocols (`loom_tests.rs`,
-//! `LOOM-NOTES.md`).
+//! `docs/loom.md`).
 //!
 //! The sync area's words are atomics of the types re-exported here. The
 //! payload and the journal are bytes of a mapping shared with other

@@ -20,7 +20,7 @@
 //! through libc (and everything built on it: Python's `os.fork`,
 //! `multiprocessing`'s fork start method). glibc's `_Fork` and a raw
 //! `clone` system call skip the handlers; a child made so must not use a
-//! handle it inherited (see `DESIGN.md`, "A fork inside an update").
+//! handle it inherited (see `docs/design.md`, "A fork inside an update").
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Once;

@@ -3,7 +3,7 @@
 //! them) as 2 to 3 simulated processes, over every interleaving and every
 //! value each relaxed or acquire load may return, within loom's bounds.
 //! The model of what loom cannot see (shared memory, processes and their
-//! deaths, futexes, time) is `model.rs`; `LOOM-NOTES.md` says what this
+//! deaths, futexes, time) is `model.rs`; `docs/loom.md` says what this
 //! proves and what it does not.
 //!
 //! ```text

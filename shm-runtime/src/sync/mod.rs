@@ -1,5 +1,5 @@
 //! Whole-struct consistency: the sync area of a region and the protocols on
-//! it. See `DESIGN.md` at the repository root for the argument that each
+//! it. See `docs/design.md` for the argument that each
 //! guarantee holds.
 //!
 //! - [`owner`]: lock owner identities that can be checked for liveness.

@@ -20,7 +20,7 @@
 //! one was damaged or forged, and names no holder.
 //!
 //! [`liveness`] judges a token against the object (file or shm object) the
-//! lock lives in, as the judging handle holds it open: see `DESIGN.md`,
+//! lock lives in, as the judging handle holds it open: see `docs/design.md`,
 //! "Judging a lock holder", for why each verdict is safe.
 
 // Under loom the model's `current` and `liveness` stand in for this

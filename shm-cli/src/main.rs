@@ -18,9 +18,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{
-    check, codegen as codegen_cmd, get, ls, mirror, publish, rm, set, show, watch, who,
-};
+use commands::{check, codegen as codegen_cmd, get, ls, rm, set, show, watch, who};
+#[cfg(feature = "zenoh")]
+use commands::{mirror, publish};
 use error::Error;
 
 /// Look at and change shared-state regions of any type.
@@ -61,7 +61,9 @@ enum Command {
     Rm(rm::Args),
     Check(check::Args),
     Codegen(codegen_cmd::Args),
+    #[cfg(feature = "zenoh")]
     Publish(publish::Args),
+    #[cfg(feature = "zenoh")]
     Mirror(mirror::Args),
 }
 
@@ -79,7 +81,9 @@ fn main() -> ExitCode {
         Command::Rm(args) => rm::run(args, &mut out),
         Command::Check(args) => check::run(args, &mut out),
         Command::Codegen(args) => codegen_cmd::run(args, &mut out),
+        #[cfg(feature = "zenoh")]
         Command::Publish(args) => publish::run(args, &mut out),
+        #[cfg(feature = "zenoh")]
         Command::Mirror(args) => mirror::run(args, &mut out),
     };
     // What was printed before an error still goes out, ahead of the message.

@@ -22,6 +22,7 @@ impl StopFlag {
     }
 
     /// The flag itself, for code that polls it (the Zenoh bridge).
+    #[cfg(feature = "zenoh")]
     pub fn flag(&self) -> &AtomicBool {
         &self.0
     }

@@ -5,7 +5,9 @@ pub mod check;
 pub mod codegen;
 pub mod get;
 pub mod ls;
+#[cfg(feature = "zenoh")]
 pub mod mirror;
+#[cfg(feature = "zenoh")]
 pub mod publish;
 pub mod rm;
 pub mod set;

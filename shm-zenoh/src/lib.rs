@@ -57,9 +57,12 @@
 //!
 //! A publisher claims its key with a Zenoh liveliness token; a second one
 //! is refused ([`BridgeError::PublisherExists`], naming the key). A mirror
-//! makes its local region equal to each state it applies, whole: a write
-//! made locally on a mirror lasts until the next state (the publisher's
-//! state wins).
+//! follows the publisher that keeps the key: of two live at once (two
+//! networks that each had one joined, until the newer one sees the older
+//! one and stops) the older one; it leaves a publisher only when that
+//! one's token goes. A mirror makes its local region equal to each state
+//! it applies, whole: a write made locally on a mirror lasts until the
+//! next state (the publisher's state wins).
 
 mod config;
 pub mod delta;

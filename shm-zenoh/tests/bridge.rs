@@ -1,6 +1,7 @@
 //! `shm publish` / `shm mirror` as real processes: each with its own Zenoh
-//! session in peer mode on fixed loopback endpoints (multicast scouting
-//! off), each "host" with its own region file. The test process writes the
+//! session (the built-in configuration: router mode; peer mode where a
+//! test's `--config` says so) on fixed loopback endpoints (multicast
+//! scouting off), each "host" with its own region file. The test process writes the
 //! publisher's region and reads the mirror's, as a user on each host would.
 
 mod support;

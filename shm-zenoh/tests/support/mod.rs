@@ -96,17 +96,45 @@ impl Bridge {
         connect: &[u16],
         extra: &[&str],
     ) -> Bridge {
+        let listen: Vec<String> = listen.iter().map(|p| endpoint(*p)).collect();
+        let connect: Vec<String> = connect.iter().map(|p| endpoint(*p)).collect();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_shm-bridge"));
         cmd.arg(command)
             .arg(region)
             .arg("--key")
             .arg(key)
             .args(extra);
-        for port in listen {
-            cmd.arg("--listen").arg(endpoint(*port));
+        Bridge::spawn(cmd, &listen, &connect)
+    }
+
+    /// `shm-bridge COMMAND REGION --key KEY ...` inside the network
+    /// namespace `netns`, with whole endpoints (`tcp/10.1.2.3:7447`).
+    /// `ip netns exec` runs the bridge in its own place, so the child is
+    /// the bridge itself (signals reach it).
+    pub fn start_in(
+        netns: &str,
+        command: &str,
+        region: &Path,
+        key: &str,
+        listen: &[String],
+        connect: &[String],
+    ) -> Bridge {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", netns])
+            .arg(env!("CARGO_BIN_EXE_shm-bridge"))
+            .arg(command)
+            .arg(region)
+            .arg("--key")
+            .arg(key);
+        Bridge::spawn(cmd, listen, connect)
+    }
+
+    fn spawn(mut cmd: Command, listen: &[String], connect: &[String]) -> Bridge {
+        for endpoint in listen {
+            cmd.arg("--listen").arg(endpoint);
         }
-        for port in connect {
-            cmd.arg("--connect").arg(endpoint(*port));
+        for endpoint in connect {
+            cmd.arg("--connect").arg(endpoint);
         }
         let mut child = cmd
             .stdin(Stdio::null())

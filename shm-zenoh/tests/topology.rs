@@ -2,7 +2,7 @@
 //! through a third: three network namespaces A, B and C (separate network
 //! stacks, as three hosts), joined by veth pairs A–B and B–C only, so no
 //! packet can go from A to C. A mirror runs on B; publishers of one key on
-//! C, then on A.
+//! C, then on A; then a mirror on A.
 //!
 //! Needs root and `ip netns` (iproute2); skipped, saying so, without them.
 
@@ -80,8 +80,9 @@ fn ip(args: &[&str]) -> Result<(), String> {
 /// A publisher on C starts first, then one on A, on the same key; A and C
 /// reach each other only through B, where a mirror runs. The one on A is
 /// refused (exit 1, naming the key), C's goes on, and the mirror on B
-/// follows C throughout. (In peer mode, which since Zenoh 1.9 routes only
-/// between directly connected peers, A never saw C: both kept publishing.)
+/// follows C throughout. A mirror started on A then gets C's states
+/// through B. (In peer mode, which since Zenoh 1.9 routes only between
+/// directly connected peers, A never saw C: both kept publishing.)
 #[test]
 fn the_one_publisher_rule_holds_through_a_mirror() {
     if !nix::unistd::geteuid().is_root() {
@@ -174,4 +175,20 @@ fn the_one_publisher_rule_holds_through_a_mirror() {
         "{:?}",
         mirror.seen
     );
+
+    // And a mirror on A gets C's states through B.
+    let a2 = Host::new();
+    let _far = Bridge::start_in(
+        ns_a,
+        "mirror",
+        &a2.region(),
+        key,
+        &[],
+        &["tcp/10.231.1.2:7447".into()],
+    );
+    let far = open_when_created(&a2.region());
+    wait_equal(&far, as_bytes(&on_c.snapshot()));
+    on_c.baz.set(-3);
+    wait_equal(&far, as_bytes(&on_c.snapshot()));
+    wait_equal(&region, as_bytes(&on_c.snapshot()));
 }

@@ -344,14 +344,16 @@ fn take_failure(follower: &mut Follower, key: &OwnedKeyExpr) -> Option<BridgeErr
 impl Core {
     /// A payload from the subscription or a reply. The waiting threads are
     /// woken only for what they wait for (a full state wanted, a failure, a
-    /// publisher followed for the first time): not for every state.
+    /// publisher followed for the first time, a token to look for): not for
+    /// every state.
     fn receive(&self, payload: &[u8]) {
         let mut follower = lock(&self.follower);
         let epoch = follower.status.epoch;
+        let checks = follower.checks.len();
         let outcome = follower.receive(payload);
         let news = follower.status.epoch != epoch
             || matches!(outcome, Outcome::Ahead | Outcome::Failed)
-            || !follower.checks.is_empty();
+            || follower.checks.len() > checks;
         drop(follower);
         if news {
             self.changed.notify_all();

@@ -47,10 +47,22 @@ impl Default for BridgeConfig {
 }
 
 impl BridgeConfig {
-    /// The Zenoh configuration: the file's if one is given, otherwise peer
-    /// mode with multicast scouting off (only the endpoints given are
-    /// used) and reconnection retried from 250 ms up to every 2 s; then
-    /// the `listen` and `connect` endpoints.
+    /// The Zenoh configuration: the file's if one is given, otherwise
+    /// router mode (see below) with multicast scouting off (only the
+    /// endpoints given are used, and no connection is made to nodes
+    /// merely heard of) and reconnection retried from 250 ms up to every
+    /// 2 s; then the `listen` and `connect` endpoints.
+    ///
+    /// Router mode because since Zenoh 1.9 peers only reach the peers they
+    /// are connected to (a clique; `routing.peer.mode = "linkstate"` is
+    /// deprecated and does nothing): with every bridge a router, Zenoh's
+    /// link-state routing carries states, queries and liveliness tokens
+    /// across any connected graph of bridges, so a publisher sees every
+    /// other publisher of its key however many machines lie between them
+    /// (the one-publisher rule), and a mirror gets states through other
+    /// mirrors. A configuration file is taken as it is: its `mode` decides
+    /// (Zenoh's default is `peer`, which covers directly connected bridges
+    /// only).
     ///
     /// # Errors
     ///
@@ -65,8 +77,11 @@ impl BridgeConfig {
             None => {
                 let mut config = zenoh::Config::default();
                 for (key, value) in [
-                    ("mode", r#""peer""#),
+                    ("mode", r#""router""#),
                     ("scouting/multicast/enabled", "false"),
+                    // Routers stamp every sample by default; the bridge
+                    // numbers its own states and reads no timestamp.
+                    ("timestamping/enabled", "false"),
                     ("listen/endpoints", "[]"),
                     (
                         "connect/retry",
@@ -225,6 +240,7 @@ mod tests {
         assert!(z.get_json("listen/endpoints").unwrap().contains("7447"));
         assert!(z.get_json("connect/endpoints").unwrap().contains("7448"));
         assert_eq!(z.get_json("scouting/multicast/enabled").unwrap(), "false");
+        assert_eq!(z.get_json("mode").unwrap(), r#""router""#);
     }
 
     #[test]

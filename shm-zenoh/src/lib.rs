@@ -57,9 +57,34 @@
 //!
 //! A publisher claims its key with a Zenoh liveliness token; a second one
 //! is refused ([`BridgeError::PublisherExists`], naming the key). A mirror
-//! makes its local region equal to each state it applies, whole: a write
-//! made locally on a mirror lasts until the next state (the publisher's
-//! state wins).
+//! follows the publisher that keeps the key: of two live at once (two
+//! networks that each had one joined, until the newer one sees the older
+//! one and stops) the older one; it leaves a publisher only when that
+//! one's token goes. A mirror makes its local region equal to each state
+//! it applies, whole: a write made locally on a mirror lasts until the
+//! next state (the publisher's state wins).
+
+//!
+//! # Topologies
+//!
+//! Each bridge's session is a Zenoh router when [`BridgeConfig`] has no
+//! configuration file (since Zenoh 1.9, peers reach only the peers they
+//! are connected to). Routers route states, queries and liveliness tokens
+//! over any connected graph of links, so:
+//!
+//! - any connected topology of bridges works: a chain A — B — C where A
+//!   and C reach each other only through B (say, a mirror), a star, a
+//!   ring, a mesh. A mirror gets states through other bridges, and a
+//!   publisher sees every other publisher of its key however many hops
+//!   away: the second one is refused (or stops, if it started before the
+//!   networks joined).
+//! - Links are only the endpoints given: multicast scouting is off, and
+//!   routers do not connect to nodes they merely hear of.
+//! - With a configuration file its `mode` decides. `"peer"` (Zenoh's
+//!   default) covers only bridges directly connected to one another: two
+//!   publishers that reach each other only through a third node do not
+//!   see each other and both keep running (mirrors follow the older of
+//!   those they see). Write `mode: "router"` for the above.
 
 mod config;
 pub mod delta;

@@ -2,12 +2,17 @@
 //!
 //! A [`Mirror`] subscribes to `KEY` and applies each state in the
 //! subscriber's callback (see [`follow`](crate::follow) for which, and in
-//! what order). It asks the publisher's queryable for the whole current
-//! state when it has none or missed one: at start, when a delta or a
-//! heartbeat shows a gap, and whenever a publisher's liveliness token
-//! appears under `KEY/*` (a publisher that started, or came back after
-//! the network went away). A thread of its own sends those queries, so no
-//! Zenoh callback ever waits for one.
+//! what order). It watches the publishers' liveliness tokens under `KEY/*`
+//! (those live when it starts, then each one that appears or goes): they
+//! say which publisher to follow, the older of two live ones. It asks the
+//! publisher's queryable for the whole current state when it has none or
+//! missed one: at start, when a delta or a heartbeat shows a gap, whenever
+//! a publisher's token appears (a publisher that started, or came back
+//! after the network went away), and when the followed one's token goes.
+//! When a message comes from a publisher whose token it does not see as
+//! it expects (one it retired, or a newer one while the followed one is
+//! thought live), it asks Zenoh whether that token lives. A thread of its
+//! own sends those queries, so no Zenoh callback ever waits for one.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -24,7 +29,7 @@ use zenoh::{Session, Wait};
 use crate::config::parse_key;
 use crate::error::BridgeError;
 use crate::follow::{Follower, MirrorStatus, Outcome};
-use crate::publisher::{lock, region_of};
+use crate::publisher::{epoch_of, lock, region_of, token_key};
 
 /// Options of a [`Mirror`].
 #[derive(Clone, Debug)]
@@ -100,9 +105,23 @@ struct Core {
     stop: AtomicBool,
 }
 
+/// What the mirror learnt of a publisher's token.
+#[derive(Clone, Copy)]
+enum TokenChange {
+    /// It appeared (the liveliness subscriber): a full state is asked for.
+    Appeared,
+    /// A check found it: news only if it was not known as live.
+    Found,
+    /// It went, or a check did not find it.
+    Went,
+}
+
 struct QueryState {
     in_flight: bool,
     next_at: Instant,
+    /// When each epoch's token was last looked for (at most one look per
+    /// epoch per retry interval).
+    checked: Vec<(u64, Instant)>,
 }
 
 impl Mirror {
@@ -134,6 +153,7 @@ impl Mirror {
             query: Mutex::new(QueryState {
                 in_flight: false,
                 next_at: Instant::now(),
+                checked: Vec::new(),
             }),
             stop: AtomicBool::new(false),
         });
@@ -147,12 +167,19 @@ impl Mirror {
         };
         let publishers = {
             let core = Arc::clone(&core);
+            let prefix = format!("{key}/");
             session
                 .liveliness()
                 .declare_subscriber(format!("{key}/*"))
+                // The tokens already live, then each change.
+                .history(true)
                 .callback(move |sample| {
-                    if sample.kind() == SampleKind::Put {
-                        core.ask_now();
+                    if let Some(epoch) = epoch_of(sample.key_expr().as_str(), &prefix) {
+                        let change = match sample.kind() {
+                            SampleKind::Put => TokenChange::Appeared,
+                            SampleKind::Delete => TokenChange::Went,
+                        };
+                        core.token_changed(epoch, change);
                     }
                 })
                 .wait()
@@ -317,23 +344,39 @@ fn take_failure(follower: &mut Follower, key: &OwnedKeyExpr) -> Option<BridgeErr
 impl Core {
     /// A payload from the subscription or a reply. The waiting threads are
     /// woken only for what they wait for (a full state wanted, a failure, a
-    /// publisher followed for the first time): not for every state.
+    /// publisher followed for the first time, a token to look for): not for
+    /// every state.
     fn receive(&self, payload: &[u8]) {
         let mut follower = lock(&self.follower);
         let epoch = follower.status.epoch;
+        let checks = follower.checks.len();
         let outcome = follower.receive(payload);
-        let news =
-            follower.status.epoch != epoch || matches!(outcome, Outcome::Ahead | Outcome::Failed);
+        let news = follower.status.epoch != epoch
+            || matches!(outcome, Outcome::Ahead | Outcome::Failed)
+            || follower.checks.len() > checks;
         drop(follower);
         if news {
             self.changed.notify_all();
         }
     }
 
-    /// A publisher appeared: ask it for the whole state now.
-    fn ask_now(&self) {
-        lock(&self.follower).want_full = true;
-        lock(&self.query).next_at = Instant::now();
+    /// A publisher's token appeared, was found, or went. A full state is
+    /// asked for at once when one is wanted: a publisher appeared, or the
+    /// one followed went.
+    fn token_changed(&self, epoch: u64, change: TokenChange) {
+        let mut follower = lock(&self.follower);
+        let wanted_before = follower.want_full;
+        match change {
+            TokenChange::Appeared => follower.token_appeared(epoch),
+            TokenChange::Found => follower.token_found(epoch),
+            TokenChange::Went => follower.token_went(epoch),
+        }
+        let ask_now =
+            follower.want_full && (!wanted_before || matches!(change, TokenChange::Appeared));
+        drop(follower);
+        if ask_now {
+            lock(&self.query).next_at = Instant::now();
+        }
         self.changed.notify_all();
     }
 
@@ -347,6 +390,12 @@ impl Core {
             }
             let now = Instant::now();
             let mut wait = Duration::from_millis(100);
+            if let Some(epoch) = self.next_check(&mut follower, now) {
+                drop(follower);
+                self.check(epoch);
+                follower = lock(&self.follower);
+                continue;
+            }
             if follower.want_full {
                 let mut query = lock(&self.query);
                 if !query.in_flight && query.next_at <= now {
@@ -392,6 +441,79 @@ impl Core {
             .wait();
         if sent.is_err() {
             // The callback (and `done`) were dropped: retried later.
+        }
+    }
+
+    /// An epoch whose token to look for now, if any: each at most once
+    /// per retry interval (the rest wait for the next turn).
+    fn next_check(&self, follower: &mut Follower, now: Instant) -> Option<u64> {
+        if follower.checks.is_empty() {
+            return None;
+        }
+        let mut query = lock(&self.query);
+        let interval = self.options.retry_interval;
+        query
+            .checked
+            .retain(|(_, at)| now.saturating_duration_since(*at) < interval);
+        let epoch = follower
+            .checks
+            .iter()
+            .copied()
+            .find(|e| query.checked.iter().all(|(c, _)| c != e))?;
+        follower.checks.remove(&epoch);
+        query.checked.push((epoch, now));
+        Some(epoch)
+    }
+
+    /// Asks Zenoh whether the token of publisher `epoch` lives; the answer
+    /// is taken when the query ends (see [`TokenCheck`]).
+    fn check(self: &Arc<Self>, epoch: u64) {
+        let check = Arc::new(TokenCheck {
+            core: Arc::clone(self),
+            epoch,
+            found: AtomicBool::new(false),
+            unsent: AtomicBool::new(false),
+        });
+        let replies = Arc::clone(&check);
+        let sent = self
+            .session
+            .liveliness()
+            .get(token_key(&self.key, epoch))
+            .timeout(self.options.query_timeout)
+            .callback(move |reply| {
+                if reply.result().is_ok() {
+                    replies.found.store(true, Ordering::Relaxed);
+                }
+            })
+            .wait();
+        if sent.is_err() {
+            // No answer will come: conclude nothing (looked for again when
+            // its next message needs it).
+            check.unsent.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One look for a publisher's token. Zenoh drops the reply callback, and
+/// with it this, when the query ends (every answer in, or the timeout);
+/// the caller holds it until the query is sent, so an unsent query is
+/// known as such here.
+struct TokenCheck {
+    core: Arc<Core>,
+    epoch: u64,
+    found: AtomicBool,
+    unsent: AtomicBool,
+}
+
+impl Drop for TokenCheck {
+    fn drop(&mut self) {
+        if !self.unsent.load(Ordering::Relaxed) {
+            let change = if self.found.load(Ordering::Relaxed) {
+                TokenChange::Found
+            } else {
+                TokenChange::Went
+            };
+            self.core.token_changed(self.epoch, change);
         }
     }
 }

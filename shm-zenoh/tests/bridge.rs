@@ -1,6 +1,7 @@
 //! `shm publish` / `shm mirror` as real processes: each with its own Zenoh
-//! session in peer mode on fixed loopback endpoints (multicast scouting
-//! off), each "host" with its own region file. The test process writes the
+//! session (the built-in configuration: router mode; peer mode where a
+//! test's `--config` says so) on fixed loopback endpoints (multicast
+//! scouting off), each "host" with its own region file. The test process writes the
 //! publisher's region and reads the mirror's, as a user on each host would.
 
 mod support;
@@ -383,4 +384,51 @@ fn a_mirror_catches_up_after_the_network_went_away() {
         "{:?}",
         publisher.seen
     );
+}
+
+/// Issue 18, item 5: two networks that each had a publisher join. The
+/// newer publisher answers the mirror (a state) before it sees the older
+/// one and stops; the mirror must go on following the older one, whose
+/// token never went. (It used to retire the older epoch as soon as the
+/// newer one spoke, and then dropped every later message of it: frozen.)
+#[test]
+fn a_mirror_follows_the_older_publisher_when_two_networks_join() {
+    let (a, b, c) = (Host::new(), Host::new(), Host::new());
+    let foo = publisher_region(&a);
+    // Network 1: the older publisher and the mirror.
+    let _older = publish(&a, "shm-test/join", &[17501], &[]);
+    let (_mirror, region) = mirror(
+        &b,
+        "shm-test/join",
+        &[17502],
+        &[17501],
+        as_bytes(&foo.snapshot()),
+    );
+    // Network 2: a newer publisher of other values, alone: the cable to
+    // network 1 is not plugged yet. It looks for a rival every 100 ms, so
+    // the mirror's question reaches it first once the networks join.
+    let theirs = publisher_region(&c);
+    theirs.update(|f| f.bar = -1);
+    let mut newer = Bridge::start_with(
+        "publish",
+        &c.region(),
+        "shm-test/join",
+        &[],
+        &[17503],
+        &["--poll-ms", "100"],
+    );
+    newer.wait_line("on key");
+
+    let _cable = Cable::plug(17503, 17502);
+    let (status, said) = newer.wait_exit();
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(said.contains("already has a live publisher"), "{said}");
+
+    foo.update(|f| {
+        f.bar = 4242;
+        f.samples[1] = 11;
+    });
+    wait_equal(&region, as_bytes(&foo.snapshot()));
+    foo.baz.set(-7);
+    wait_equal(&region, as_bytes(&foo.snapshot()));
 }

@@ -5,9 +5,12 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::io::{BufRead, BufReader};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use shm_runtime::{Error, Region, SharedState};
@@ -15,7 +18,7 @@ use shm_runtime::{Error, Region, SharedState};
 /// Upper bound for anything a test waits on; far above what any step needs.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A fixed loopback endpoint. Ports 17400..17500 are below the kernel's
+/// A fixed loopback endpoint. Ports 17400..17600 are below the kernel's
 /// ephemeral range, so no outgoing connection holds them; each test uses
 /// its own.
 pub fn endpoint(port: u16) -> String {
@@ -93,17 +96,45 @@ impl Bridge {
         connect: &[u16],
         extra: &[&str],
     ) -> Bridge {
+        let listen: Vec<String> = listen.iter().map(|p| endpoint(*p)).collect();
+        let connect: Vec<String> = connect.iter().map(|p| endpoint(*p)).collect();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_shm-bridge"));
         cmd.arg(command)
             .arg(region)
             .arg("--key")
             .arg(key)
             .args(extra);
-        for port in listen {
-            cmd.arg("--listen").arg(endpoint(*port));
+        Bridge::spawn(cmd, &listen, &connect)
+    }
+
+    /// `shm-bridge COMMAND REGION --key KEY ...` inside the network
+    /// namespace `netns`, with whole endpoints (`tcp/10.1.2.3:7447`).
+    /// `ip netns exec` runs the bridge in its own place, so the child is
+    /// the bridge itself (signals reach it).
+    pub fn start_in(
+        netns: &str,
+        command: &str,
+        region: &Path,
+        key: &str,
+        listen: &[String],
+        connect: &[String],
+    ) -> Bridge {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", netns])
+            .arg(env!("CARGO_BIN_EXE_shm-bridge"))
+            .arg(command)
+            .arg(region)
+            .arg("--key")
+            .arg(key);
+        Bridge::spawn(cmd, listen, connect)
+    }
+
+    fn spawn(mut cmd: Command, listen: &[String], connect: &[String]) -> Bridge {
+        for endpoint in listen {
+            cmd.arg("--listen").arg(endpoint);
         }
-        for port in connect {
-            cmd.arg("--connect").arg(endpoint(*port));
+        for endpoint in connect {
+            cmd.arg("--connect").arg(endpoint);
         }
         let mut child = cmd
             .stdin(Stdio::null())
@@ -189,6 +220,73 @@ impl Bridge {
 impl Drop for Bridge {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A network cable, plugged: TCP connections to `127.0.0.1:from` are
+/// relayed byte for byte to `127.0.0.1:to`. A bridge told to connect to
+/// `from` keeps retrying until the cable is plugged, so two networks join
+/// when the test says. Unplugged (every relayed connection cut) when
+/// dropped.
+pub struct Cable {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+    accepting: Option<JoinHandle<()>>,
+}
+
+impl Cable {
+    pub fn plug(from: u16, to: u16) -> Cable {
+        let listener = TcpListener::bind(("127.0.0.1", from))
+            .unwrap_or_else(|e| panic!("cable: listen on port {from}: {e}"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let streams = Arc::new(Mutex::new(Vec::new()));
+        let accepting = {
+            let (stop, streams) = (Arc::clone(&stop), Arc::clone(&streams));
+            std::thread::spawn(move || {
+                for inbound in listener.incoming() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Ok(inbound) = inbound else { continue };
+                    let Ok(outbound) = TcpStream::connect(("127.0.0.1", to)) else {
+                        continue;
+                    };
+                    let mut streams = streams.lock().unwrap();
+                    for (from, to) in [(&inbound, &outbound), (&outbound, &inbound)] {
+                        let (mut from, mut to) =
+                            (from.try_clone().unwrap(), to.try_clone().unwrap());
+                        let _ = from.set_nodelay(true);
+                        streams.push(from.try_clone().unwrap());
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = from.shutdown(Shutdown::Both);
+                            let _ = to.shutdown(Shutdown::Both);
+                        });
+                    }
+                }
+            })
+        };
+        Cable {
+            port: from,
+            stop,
+            streams,
+            accepting: Some(accepting),
+        }
+    }
+}
+
+impl Drop for Cable {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wakes the accepting thread, which then sees `stop`.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(accepting) = self.accepting.take() {
+            let _ = accepting.join();
+        }
+        for stream in self.streams.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
     }
 }
 

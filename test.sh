@@ -7,6 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check maturin pytest mypy markdown-it-py
+# Every Markdown file renders whole (no unclosed fence, no heading inside a
+# code block).
+.venv/bin/python tools/check_markdown.py
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
@@ -19,7 +25,5 @@ cargo test --workspace
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
   cargo test -p shm-runtime --release --lib loom
 
-python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check maturin pytest mypy
 .venv/bin/pip install --quiet --disable-pip-version-check ./shm-python
 .venv/bin/python -m pytest -q shm-python/tests

@@ -5,7 +5,7 @@
 //! The parent (CPU 0) publishes; the child (`--child zenoh`, CPU 1) holds
 //! its own regions, mirrored from the parent's, and answers on an ack key.
 //! Each side has one Zenoh session, `BridgeConfig`'s (router mode since
-//! issue 18, item 5; the figures in ZENOH-NOTES.md were taken in peer
+//! issue 18, item 5; the figures in docs/zenoh.md were taken in peer
 //! mode), carrying both the raw and the bridge series. Latencies are one way:
 //! the parent stamps CLOCK_MONOTONIC into the payload (or the region)
 //! right before the `put` (or the `update`), and the child subtracts it

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: the habits (formatting, lints, rustdoc), every Rust
-# test of the workspace (unit, compile-fail, multi-process, generated-layout
-# crash tests, C, property tests), the loom models of the sync protocols,
-# then the Markdown check and the Python package's tests in a virtual
-# environment of its own (.venv, git-ignored).
+# The whole test suite: the habits (every Markdown file renders, formatting,
+# lints, rustdoc), every Rust test of the workspace (unit, compile-fail,
+# multi-process, generated-layout crash tests, C, property tests), the loom
+# models of the sync protocols, then the Python package's tests, in a
+# virtual environment of its own (.venv, git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -53,6 +53,8 @@ mod error;
 mod fault;
 mod header;
 mod layout;
+mod mapping;
+mod open;
 mod os;
 mod raw;
 mod read_only;

@@ -6,8 +6,8 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use crate::error::{Location, Result};
+use crate::mapping::Mapping;
 use crate::raw::RawRegion;
-use crate::region::Mapping;
 use crate::sync::runs;
 use crate::traits::SharedState;
 

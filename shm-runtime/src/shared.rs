@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
 use crate::error::{Location, Result};
+use crate::mapping::Mapping;
 use crate::raw::RawRegion;
-use crate::region::Mapping;
 use crate::sync::lock::LockGuard;
 use crate::sync::runs;
 use crate::traits::{as_bytes, SharedState};

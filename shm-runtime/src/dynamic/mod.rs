@@ -30,9 +30,11 @@ use std::time::Duration;
 pub use value::{FieldOp, Value};
 
 use crate::error::{Error, Location, Result};
+use crate::mapping::Mapping;
+use crate::open::{self, Expect, LayoutSource, Request, TypeSpec};
 use crate::os::Access;
 use crate::raw::RawRegion;
-use crate::region::{self, shm_name, Expect, LayoutSource, Request, TypeSpec, DEFAULT_TIMEOUT};
+use crate::region::{shm_name, DEFAULT_TIMEOUT};
 use crate::schema::{FieldRef, Leaf, Schema, StructDesc, TypeDesc};
 use crate::sync::lock::{self, LockHolder};
 use crate::sync::owner::{self, Liveness};
@@ -200,7 +202,7 @@ impl RegionOptions {
                 });
             }
             let (mapping, schema) =
-                region::open_published(&location, access, self.timeout, &Expect::Any)?;
+                open::open_published(&location, access, self.timeout, &Expect::Any)?;
             let schema = schema.ok_or_else(|| Error::NotSharedState {
                 location: location.clone(),
                 reason: "its embedded schema could not be read".to_owned(),
@@ -225,7 +227,7 @@ impl RegionOptions {
             initial: self.initial.as_deref(),
         };
         let mapping = if self.read_only {
-            region::open_published(&location, access, self.timeout, &Expect::Type(&spec))?.0
+            open::open_published(&location, access, self.timeout, &Expect::Type(&spec))?.0
         } else {
             let request = Request {
                 create: self.create || self.create_new,
@@ -233,14 +235,14 @@ impl RegionOptions {
                 mode: self.mode,
                 timeout: self.timeout,
             };
-            region::open_region(&location, &request, &spec)?
+            open::open_region(&location, &request, &spec)?
         };
         Region::new(mapping, schema.clone())
     }
 }
 
 impl Region {
-    fn new(mapping: region::Mapping, schema: Schema) -> Result<Region> {
+    fn new(mapping: Mapping, schema: Schema) -> Result<Region> {
         let runs = runs_of(&schema);
         let raw = RawRegion::new(mapping, schema.size(), schema.align(), runs)?;
         Ok(Region { raw, schema })

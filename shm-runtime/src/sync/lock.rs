@@ -29,7 +29,7 @@ use super::atomics::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use super::fork;
 use super::object::Object;
 use super::owner::{self, Liveness, ObjectId, OWNER_MASK};
-use super::time::{spin_loop, Duration, Instant};
+use super::time::{spin_loop, Instant};
 use super::SyncArea;
 use crate::os;
 
@@ -38,8 +38,7 @@ const CONTENDED: u64 = !OWNER_MASK;
 /// spin is a yield whose interleavings the checker would explore, and the
 /// argument does not rest on spinning.
 const SPINS: u32 = if cfg!(loom) { 1 } else { 200 };
-/// The longest a waiter sleeps before it checks on the owner again.
-pub(crate) const LIVENESS_PERIOD: Duration = Duration::from_millis(5);
+pub(crate) use super::LIVENESS_PERIOD;
 
 /// The held lock; dropping it unlocks.
 pub(crate) struct LockGuard<'a> {

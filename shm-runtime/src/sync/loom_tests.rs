@@ -25,8 +25,8 @@ use super::object::Object;
 use super::owner::ObjectId;
 use super::{journal, lock, runs, SyncArea, SYNC_OFFSET};
 use crate::header::Geometry;
+use crate::mapping::Mapping;
 use crate::os::Access;
-use crate::region::Mapping;
 use crate::{Location, Shared, SharedState};
 
 /// The models' structs. Every update keeps `a == b`: a reader that ever

@@ -31,6 +31,12 @@ pub(crate) mod time;
 
 use atomics::{AtomicU32, AtomicU64};
 
+/// The longest a lock waiter sleeps before it checks on the owner again,
+/// and how long a reader gives a publish before it looks at the writer.
+/// Here, not in `lock`, so that the model (`model.rs`), which `lock` uses
+/// under loom, needs nothing back from `lock`.
+pub(crate) const LIVENESS_PERIOD: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// A word of padding between the groups: an atomic like its neighbours
 /// (all-zero bytes are a valid one); under loom a plain word, never touched,
 /// that need not be an object of the model.

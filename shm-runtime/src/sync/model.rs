@@ -48,9 +48,9 @@ use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use loom::sync::{Condvar, Mutex};
 
 use super::atomics::Ordering::{self, Acquire, Relaxed, Release};
-use super::lock::LIVENESS_PERIOD;
 use super::object::Object;
 use super::owner::{self, Liveness, OWNER_MASK};
+use super::LIVENESS_PERIOD;
 
 /// What the model knows besides loom's own objects. Built by [`Builder`],
 /// installed for the current execution with [`Builder::install`].

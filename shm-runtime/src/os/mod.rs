@@ -55,10 +55,13 @@ fn shm_path(name: &str) -> PathBuf {
 /// Opens an existing file or shm object, refusing anything that is not a
 /// regular file (shm objects are regular files of tmpfs) before it can
 /// block: the open does not wait (`O_NONBLOCK`, so a FIFO with no writer
-/// opens at once, and `O_NOCTTY`, so a terminal is never adopted), the
+/// opens at once, and `O_NOCTTY`, so a terminal is never adopted), and the
 /// object's type is checked on the descriptor (`fstat`: no window for a
-/// rename between the check and the open), and only then is the
-/// descriptor made blocking again.
+/// rename between the check and the open). The flag stays: on a regular
+/// file Linux ignores `O_NONBLOCK` for every call made on it here (`pread`,
+/// `pwrite`, `fallocate`, `flock` and record locks, which take their own
+/// non-blocking flags, `mmap`), so clearing it would cost two system calls
+/// on every open for nothing.
 ///
 /// # Errors
 ///
@@ -96,11 +99,6 @@ pub(crate) fn open_existing(location: &Location, access: Access) -> Result<File,
     if !meta.file_type().is_file() {
         return Err(not_a_regular_file(location, &meta.file_type()));
     }
-    let flags = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETFL)
-        .map_err(|e| io_error(location, "fcntl(F_GETFL)", e.into()))?;
-    let blocking = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
-    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(blocking))
-        .map_err(|e| io_error(location, "fcntl(F_SETFL)", e.into()))?;
     Ok(file)
 }
 

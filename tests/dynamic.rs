@@ -230,9 +230,10 @@ fn the_lock_state_names_a_live_holder() {
             alive: Some(true)
         }
     );
-    let users = region.users();
-    assert!(users.pids.contains(&holder.pid()), "{users:?}");
-    assert!(users.pids.contains(&std::process::id()), "{users:?}");
+    let users = region.users().unwrap();
+    let holders: Vec<u32> = users.holders().collect();
+    assert!(holders.contains(&holder.pid()), "{users:?}");
+    assert!(holders.contains(&std::process::id()), "{users:?}");
     handoff.release.set(1);
     handoff.notify();
     holder.finish();

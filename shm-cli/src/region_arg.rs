@@ -43,6 +43,42 @@ impl RegionArg {
         }
     }
 
+    /// The region in file `path`: a file directly in /dev/shm is the shm
+    /// object of its name; any other file is a file.
+    pub fn for_file(path: &Path) -> RegionArg {
+        let parent = match path.parent() {
+            Some(p) if p.as_os_str().is_empty() => Path::new(".").canonicalize().ok(),
+            Some(p) => p.canonicalize().ok(),
+            None => None,
+        };
+        if parent.as_deref() == Some(Path::new(SHM_DIR)) {
+            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                return RegionArg::Shm(name.to_owned());
+            }
+        }
+        RegionArg::File(path.to_path_buf())
+    }
+
+    /// The directory entry this argument names, however it is spelt: its
+    /// folder with every link and `..` resolved, and its name. Two
+    /// arguments with the same entry name the same thing (`./x` and `x`,
+    /// `such_foo` and `/dev/shm/such_foo`); `None` when the folder cannot
+    /// be resolved.
+    pub fn entry(&self) -> Option<(PathBuf, OsString)> {
+        let path = self.backing_file()?;
+        let name = path.file_name()?.to_owned();
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Some((dir.canonicalize().ok()?, name))
+    }
+
+    /// Whether the argument is a folder (to sweep), following links.
+    pub fn is_dir(&self) -> bool {
+        matches!(self, RegionArg::File(path) if path.is_dir())
+    }
+
     /// The clap value parser of [`RegionArg::parse`].
     pub fn parser() -> impl clap::builder::TypedValueParser<Value = RegionArg> {
         use clap::builder::TypedValueParser;
@@ -99,7 +135,7 @@ impl RegionArg {
     /// The file that holds the region: the path, or the shm object's file
     /// in `/dev/shm`; `None` for a name that is no valid shm name (the
     /// library says why when it is opened).
-    fn backing_file(&self) -> Option<PathBuf> {
+    pub fn backing_file(&self) -> Option<PathBuf> {
         match self {
             RegionArg::File(path) => Some(path.clone()),
             RegionArg::Shm(name) => {

@@ -1,10 +1,10 @@
-//! `set`, `rm` and `check`: changes all or nothing, removal only of
-//! regions, and a dead writer's leftovers found and repaired.
+//! `set` and `check`: changes all or nothing, and a dead writer's
+//! leftovers found and repaired. (`rm` has its own file.)
 
 mod support;
 
 use predicates::prelude::*;
-use support::{fingerprint_of_file, panel, shm, Inner, Kind, Panel, Point, Running, Scratch};
+use support::{fingerprint_of_file, panel, shm, Inner, Panel, Point, Running, Scratch};
 
 #[test]
 fn set_writes_every_assignment_in_one_update() {
@@ -101,93 +101,6 @@ fn set_is_all_or_nothing() {
             .stderr(predicate::str::contains("Usage").or(predicate::str::contains("FIELD=VALUE")));
     }
     assert_eq!(shared.snapshot(), panel());
-}
-
-#[test]
-fn rm_removes_regions_only() {
-    let file = Scratch::file();
-    let shm_region = Scratch::shm();
-    drop(file.create(panel()));
-    drop(shm_region.create(panel()));
-    let foreign = file.dir().join("foreign");
-    std::fs::write(&foreign, b"precious bytes").unwrap();
-    let kept = fingerprint_of_file(&foreign);
-
-    // One argument is not a region: nothing is removed.
-    shm()
-        .args(["rm", &file.arg, &shm_region.arg])
-        .arg(&foreign)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("foreign"))
-        .stderr(predicate::str::contains("not a shared-state region"));
-    assert!(file.backing_path().exists());
-    assert!(shm_region.backing_path().exists());
-    assert_eq!(fingerprint_of_file(&foreign), kept);
-
-    shm()
-        .args(["rm", &file.arg, &shm_region.arg])
-        .assert()
-        .success()
-        .stdout("");
-    assert!(!file.backing_path().exists());
-    assert!(!shm_region.backing_path().exists());
-    assert_eq!(fingerprint_of_file(&foreign), kept);
-    shm()
-        .args(["rm", &shm_region.arg])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not found"));
-}
-
-/// `--stale` keeps a region that another process maps, and one that a
-/// process whose memory map cannot be read may map.
-#[test]
-fn rm_stale_keeps_regions_in_use() {
-    for scratch in Scratch::both() {
-        drop(scratch.create(panel()));
-        let watcher = Running::shm(&["watch", &scratch.arg], &[]);
-        assert!(watcher.error_line().starts_with("watching "));
-        shm()
-            .args(["rm", "--stale", &scratch.arg])
-            .assert()
-            .success()
-            .stdout(predicate::str::starts_with("kept "))
-            .stdout(predicate::str::contains(format!(
-                "mapped by pid {}",
-                watcher.pid()
-            )));
-        assert!(scratch.backing_path().exists());
-        drop(watcher);
-
-        // Nobody maps it now, as far as can be seen: removed, unless some
-        // process's map cannot be read (a sandbox's init, say), which
-        // counts as a user.
-        let unreadable = shm_runtime::Region::open_file_read_only(scratch.backing_path())
-            .unwrap()
-            .users()
-            .unknown;
-        let out = shm()
-            .args(["rm", "--stale", &scratch.arg])
-            .assert()
-            .success();
-        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-        if unreadable.is_empty() {
-            assert_eq!(text, format!("removed {}\n", location_words(&scratch)));
-            assert!(!scratch.backing_path().exists());
-        } else {
-            assert!(text.starts_with("kept "), "{text}");
-            assert!(text.contains("maybe mapped by pid"), "{text}");
-            assert!(scratch.backing_path().exists());
-        }
-    }
-}
-
-fn location_words(scratch: &Scratch) -> String {
-    match scratch.kind {
-        Kind::File => format!("file {}", scratch.arg),
-        Kind::Shm => format!("shm object /{}", scratch.arg),
-    }
 }
 
 #[test]

@@ -8,8 +8,15 @@
 //! `stored-<n>`: right after the `n`th scalar a publish (or a recovery)
 //! stores into the payload, so a test can stop a writer half-way through
 //! its stores, at any of them.
-//! Without the feature, [`pause_point`] and [`scalar_stored`] compile to
-//! nothing.
+//!
+//! A *hold point* ([`hold_point`]) is a pause point that resumes: it prints
+//! the same line, then waits for a line on standard input (or its end)
+//! and goes on, so a test can act at an exact step of a process (rename a
+//! file under a removal, remove a region under an open) and then let it
+//! finish.
+//!
+//! Without the feature, [`pause_point`], [`hold_point`] and
+//! [`scalar_stored`] compile to nothing.
 
 #[cfg(all(feature = "fault-injection", not(loom)))]
 mod enabled {
@@ -27,6 +34,18 @@ mod enabled {
     pub(crate) fn pause_point(point: &str) {
         if pause_at() == Some(point) {
             pause(point);
+        }
+    }
+
+    pub(crate) fn hold_point(point: &str) {
+        use std::io::{BufRead, Write};
+        if pause_at() == Some(point) {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "shm-runtime: paused at {point}");
+            let _ = out.flush();
+            drop(out);
+            let mut line = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut line);
         }
     }
 
@@ -54,7 +73,12 @@ mod enabled {
 }
 
 #[cfg(all(feature = "fault-injection", not(loom)))]
-pub(crate) use enabled::{pause_point, scalar_stored};
+pub(crate) use enabled::{hold_point, pause_point, scalar_stored};
+
+/// Without the feature (or under loom): nothing.
+#[cfg(not(all(feature = "fault-injection", not(loom))))]
+#[inline(always)]
+pub(crate) fn hold_point(_point: &str) {}
 
 #[cfg(not(any(feature = "fault-injection", loom)))]
 #[inline(always)]

@@ -65,7 +65,9 @@ mod sync;
 mod traits;
 
 pub use cell::{ReadOnlyCell, Scalar, SharedCell};
-pub use dynamic::{FieldOp, LockState, Region, RegionOptions, Transaction, Users, Value};
+pub use dynamic::{
+    FieldOp, LockState, Mapped, Region, RegionOptions, Removal, Transaction, User, Users, Value,
+};
 pub use error::{Error, LayoutMismatchDetail, Location, Result};
 pub use layout::{FieldInfo, Primitive, TypeInfo};
 pub use read_only::ReadOnly;

@@ -40,7 +40,7 @@ use crate::header::{self, Decoded, Geometry, Header, HEADER_LEN, STATE_OFFSET, S
 use crate::mapping::Mapping;
 use crate::os::{self, Access};
 use crate::schema::{self, RecordedLayout, Schema, StructDesc};
-use crate::sync::object::Object;
+use crate::sync::object::{self, Object};
 use crate::TypeInfo;
 
 /// The longest schema read back to name the other type in a layout mismatch.
@@ -111,13 +111,23 @@ pub(crate) fn open_region(
     loop {
         if !request.create_new {
             match os::open_existing(location, Access::ReadWrite) {
-                Ok(file) => return open_existing(location, file, request, spec, &deadline),
+                Ok(file) => match open_existing(location, file, request, spec, &deadline) {
+                    // Removed before this open registered: start again
+                    // (to create it anew, or to find it gone).
+                    Err(e) if object::was_removed_while_opening(&e) => {
+                        if deadline.remaining().is_none() {
+                            return Err(e);
+                        }
+                        continue;
+                    }
+                    opened => return opened,
+                },
                 Err(Error::NotFound { .. }) if request.create => {}
                 Err(e) => return Err(e),
             }
         }
         os::check_not_dangling(location)?;
-        match create(location, request.mode, spec) {
+        match create(location, request.mode, spec, &deadline) {
             Ok(mapping) => return Ok(mapping),
             // Another process linked its region first: open that one,
             // unless it keeps vanishing (someone removes it in a loop).
@@ -138,16 +148,16 @@ fn open_existing(
     deadline: &Deadline,
 ) -> Result<Mapping> {
     if let Some(header) = inspect(location, &file, &Expect::Type(spec))? {
-        return map_published(location, &file, header, Access::ReadWrite);
+        return map_published(location, &file, header, Access::ReadWrite, deadline);
     }
     let lock = os::lock_exclusive(location, file, deadline)?;
     match inspect(location, &lock, &Expect::Type(spec))? {
-        Some(header) => map_published(location, &lock, header, Access::ReadWrite),
+        Some(header) => map_published(location, &lock, header, Access::ReadWrite, deadline),
         None if !request.create => Err(Error::NotFound {
             location: location.clone(),
             detail: ": the object exists but holds no initialised region, and create(false) forbids initialising it".to_owned(),
         }),
-        None => initialise_in_place(location, &lock, spec),
+        None => initialise_in_place(location, &lock, spec, deadline),
     }
 }
 
@@ -163,7 +173,7 @@ pub(crate) fn open_published(
     expect: &Expect<'_>,
 ) -> Result<(Mapping, Option<Schema>)> {
     let deadline = Deadline::after(timeout);
-    let file = os::open_existing(location, access)?;
+    let mut file = os::open_existing(location, access)?;
     let mut pause = Duration::from_micros(20);
     loop {
         if let Some(header) = inspect(location, &file, expect)? {
@@ -171,7 +181,17 @@ pub(crate) fn open_published(
                 Expect::Any => Some(read_schema(location, &file, &header)?),
                 Expect::Type(_) => None,
             };
-            return Ok((map_published(location, &file, header, access)?, schema));
+            match map_published(location, &file, header, access, &deadline) {
+                // Removed before this open registered: whatever has the
+                // name now (most likely nothing: `NotFound`).
+                Err(e)
+                    if object::was_removed_while_opening(&e) && deadline.remaining().is_some() =>
+                {
+                    file = os::open_existing(location, access)?;
+                    continue;
+                }
+                mapped => return Ok((mapped?, schema)),
+            }
         }
         let Some(left) = deadline.remaining() else {
             return Err(Error::Timeout {
@@ -321,23 +341,33 @@ fn recorded_type_name(
     header::schema_type_name(&schema[..got])
 }
 
+/// Maps a published region found by its name, registers this process as
+/// holding it, and checks that the name still leads to it: one removed
+/// meanwhile is `NotFound` ([`object::removed_while_opening`]), never a
+/// handle.
 fn map_published(
     location: &Location,
     file: &std::fs::File,
     header: Header,
     access: Access,
+    deadline: &Deadline,
 ) -> Result<Mapping> {
+    // Found by its name, neither mapped nor registered yet: what a removal
+    // that looks at the record and the memory maps sees as unused.
+    fault::hold_point("before-register");
     if access == Access::ReadWrite {
         // A sparse copy of a region has holes: fill them now, so a full disk
         // is an error here and not a SIGBUS at the first store.
         os::reserve(location, file, header.geometry.total_len)?;
     }
     let map = os::map(location, file, header.geometry.total_len, access)?;
+    let object = Object::open(location, file, &os::metadata(location, file)?, deadline)?;
+    object.check_still_named(location)?;
     let mapping = Mapping {
         map,
         geometry: header.geometry,
         location: location.clone(),
-        object: Object::open(location, file, &os::metadata(location, file)?)?,
+        object,
         access,
         created: false,
     };
@@ -373,12 +403,23 @@ fn new_header(location: &Location, spec: &TypeSpec<'_>) -> Result<(Header, Strin
 
 /// Creates the region complete and published in a nameless object, then
 /// links it into place. `AlreadyExists` if the name was taken first.
-fn create(location: &Location, mode: u32, spec: &TypeSpec<'_>) -> Result<Mapping> {
+///
+/// This process registers as holding the object before it writes it, and
+/// so before it has a name: no removal that needs an empty record (`shm rm
+/// --stale`) can take it from under its creator (nor a temporary name,
+/// where `O_TMPFILE` is missing).
+fn create(
+    location: &Location,
+    mode: u32,
+    spec: &TypeSpec<'_>,
+    deadline: &Deadline,
+) -> Result<Mapping> {
     let (header, schema) = new_header(location, spec)?;
     let g = header.geometry;
     let unnamed = os::create_unnamed(location, mode)?;
-    fault::pause_point("created");
     let file = &unnamed.file;
+    let object = Object::open(location, file, &os::metadata(location, file)?, deadline)?;
+    fault::pause_point("created");
     let mut bytes = header.encode();
     bytes[STATE_OFFSET..STATE_OFFSET + 4].copy_from_slice(&STATE_READY.to_le_bytes());
     os::write_at(location, file, &bytes, 0)?;
@@ -396,7 +437,7 @@ fn create(location: &Location, mode: u32, spec: &TypeSpec<'_>) -> Result<Mapping
         map,
         geometry: g,
         location: location.clone(),
-        object: Object::open(location, file, &os::metadata(location, file)?)?,
+        object,
         access: Access::ReadWrite,
         created: true,
     })
@@ -411,6 +452,7 @@ fn initialise_in_place(
     location: &Location,
     file: &std::fs::File,
     spec: &TypeSpec<'_>,
+    deadline: &Deadline,
 ) -> Result<Mapping> {
     fault::pause_point("initialising");
     let (header, schema) = new_header(location, spec)?;
@@ -445,11 +487,14 @@ fn initialise_in_place(
             return Err(e);
         }
     };
+    let object = Object::open(location, file, &os::metadata(location, file)?, deadline)?;
+    // Published only if its name still leads to it (see `map_published`).
+    object.check_still_named(location)?;
     let mapping = Mapping {
         map,
         geometry: g,
         location: location.clone(),
-        object: Object::open(location, file, &os::metadata(location, file)?)?,
+        object,
         access: Access::ReadWrite,
         created: true,
     };

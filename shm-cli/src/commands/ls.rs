@@ -99,7 +99,7 @@ fn probe(path: &Path, named: bool) -> Result<Option<Listed>> {
         Err(e) if named => return Err(Error::Message(format!("{}: {e}", path.display()))),
         Err(_) => return Ok(None),
     }
-    let region = match as_region_arg(path).open_read_only_now() {
+    let region = match RegionArg::for_file(path).open_read_only_now() {
         Ok(region) => region,
         Err(
             ShmError::NotSharedState { .. } | ShmError::Timeout { .. } | ShmError::Truncated { .. },
@@ -112,20 +112,4 @@ fn probe(path: &Path, named: bool) -> Result<Option<Listed>> {
         version: region.version(),
         lock: region.lock_state(),
     }))
-}
-
-/// A file directly in /dev/shm is the shm object of its name; any other
-/// file is a file.
-fn as_region_arg(path: &Path) -> RegionArg {
-    let parent = match path.parent() {
-        Some(p) if p.as_os_str().is_empty() => Path::new(".").canonicalize().ok(),
-        Some(p) => p.canonicalize().ok(),
-        None => None,
-    };
-    if parent.as_deref() == Some(Path::new(SHM_DIR)) {
-        if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-            return RegionArg::Shm(name.to_owned());
-        }
-    }
-    RegionArg::File(path.to_path_buf())
 }

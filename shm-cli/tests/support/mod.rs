@@ -191,7 +191,7 @@ impl Running {
     pub fn shm(args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shm"));
         command.args(args).envs(env.iter().copied());
-        Running::start(command, format!("shm {args:?}"), true)
+        Running::start(command, format!("shm {args:?}"), true, Stdio::null())
     }
 
     /// Like [`Running::shm`], leaving stdout to the caller
@@ -199,12 +199,43 @@ impl Running {
     pub fn shm_raw_stdout(args: &[&str]) -> Running {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shm"));
         command.args(args);
-        Running::start(command, format!("shm {args:?}"), false)
+        Running::start(command, format!("shm {args:?}"), false, Stdio::null())
     }
 
-    fn start(mut command: Command, what: String, read_stdout: bool) -> Running {
+    /// Starts `shm args...` with `env` added and a pipe on its standard
+    /// input, for a process held at a hold point
+    /// (`SHM_RUNTIME_PAUSE_AT`): [`Running::resume`] lets it go on.
+    pub fn shm_held(args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shm"));
+        command.args(args).envs(env.iter().copied());
+        Running::start(
+            command,
+            format!("shm {args:?} {env:?}"),
+            true,
+            Stdio::piped(),
+        )
+    }
+
+    /// Starts any program, stdout read by lines, stdin piped (a helper
+    /// that waits for a line, or the end, to finish).
+    pub fn program(command: Command, what: &str) -> Running {
+        Running::start(command, what.to_owned(), true, Stdio::piped())
+    }
+
+    /// Sends a line to the process's standard input (a held process goes
+    /// on; a helper that waits for a line ends).
+    pub fn resume(&mut self) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("stdin is piped");
+        stdin
+            .write_all(b"\n")
+            .expect("write to the process's stdin");
+        stdin.flush().expect("flush the process's stdin");
+    }
+
+    fn start(mut command: Command, what: String, read_stdout: bool, stdin: Stdio) -> Running {
         let mut child = command
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -258,6 +289,19 @@ impl Running {
     /// and everything left on stderr.
     pub fn finish(self) -> (std::process::ExitStatus, String) {
         self.finish_while(|| {})
+    }
+
+    /// As [`finish`](Self::finish), with the lines left on stdout too.
+    pub fn finish_with_stdout(mut self) -> (std::process::ExitStatus, Vec<String>, String) {
+        let stdout = self.stdout.take();
+        let (status, stderr) = self.finish();
+        let mut rest = Vec::new();
+        if let Some(lines) = stdout {
+            while let Ok(line) = lines.recv_timeout(PATIENCE) {
+                rest.push(line);
+            }
+        }
+        (status, rest, stderr)
     }
 
     /// As [`finish`](Self::finish), calling `poke` every few milliseconds

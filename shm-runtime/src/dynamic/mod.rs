@@ -21,12 +21,16 @@
 //! change notification, so a Rust process, a tool and another language see
 //! each other's updates whole.
 
+mod remove;
+mod users;
 mod value;
 
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+pub use remove::Removal;
+pub use users::{Mapped, User, Users};
 pub use value::{FieldOp, Value};
 
 use crate::error::{Error, Location, Result};
@@ -738,12 +742,17 @@ impl Region {
         }
     }
 
-    /// The processes that have this region mapped, found in
-    /// `/proc/<pid>/maps` by the object's device and inode (this process
-    /// included). Processes whose maps cannot be read (another user's,
-    /// without privilege) are listed apart: they may be users too.
-    pub fn users(&self) -> Users {
-        users_of(self.raw.object().id())
+    /// The processes that use this region (this process included): every
+    /// process that holds it open through this library, from the kernel's
+    /// record, whatever its memory map says; and every process whose
+    /// readable memory map shows it mapped by other means. See [`Users`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the kernel does not answer about the record.
+    pub fn users(&self) -> Result<Users> {
+        let object = self.raw.object();
+        Ok(users::users_from(&object.record()?, object.id()))
     }
 
     /// Whether a publish is half done (its writer died, or is stopped).
@@ -957,41 +966,6 @@ impl fmt::Debug for Region {
             .field("version", &self.version())
             .finish_non_exhaustive()
     }
-}
-
-/// The processes that map a region, as far as `/proc` tells.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Users {
-    /// Processes that map it.
-    pub pids: Vec<u32>,
-    /// Processes whose memory maps could not be read: they may map it.
-    pub unknown: Vec<u32>,
-}
-
-fn users_of(object: &crate::sync::owner::ObjectId) -> Users {
-    use crate::os::process::{self, Maps};
-    let mut users = Users::default();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return users;
-    };
-    let mut pids: Vec<u32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    pids.sort_unstable();
-    for pid in pids {
-        let Ok(signed) = i32::try_from(pid) else {
-            continue;
-        };
-        match process::maps(signed, object.dev, object.ino) {
-            Ok(Maps::Object) => users.pids.push(pid),
-            Ok(Maps::SameInodeElsewhere) => users.unknown.push(pid),
-            Ok(Maps::Other | Maps::Nothing) => {}
-            // Gone since the listing: not a user.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(_) => users.unknown.push(pid),
-        }
-    }
-    users
 }
 
 /// Why a path that resolved does not name a scalar.

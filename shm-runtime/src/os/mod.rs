@@ -2,9 +2,16 @@
 //! [`Error`] with the region's location attached.
 //!
 //! [`process`]: what `/proc` and `kill` say about other processes, for
-//! judging whether a lock holder lives.
+//! judging whether a lock holder lives. [`record`]: the byte-range locks
+//! that record which processes hold an object open. [`names`]: renaming and
+//! removing a name, exactly.
 
+// Under loom, liveness and the record are the model's: much here is unused.
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) mod names;
 pub(crate) mod process;
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) mod record;
 
 use std::fs::File;
 use std::io;
@@ -50,6 +57,15 @@ const SHM_DIR: &str = "/dev/shm";
 /// The path of a shm object, for the calls that take paths.
 fn shm_path(name: &str) -> PathBuf {
     Path::new(SHM_DIR).join(name.trim_start_matches('/'))
+}
+
+/// The path that names the region at `location`: the file's, or the shm
+/// object's file in `/dev/shm`.
+pub(crate) fn path_of(location: &Location) -> PathBuf {
+    match location {
+        Location::File(path) => path.clone(),
+        Location::Shm(name) => shm_path(name),
+    }
 }
 
 /// Opens an existing file or shm object, refusing anything that is not a
@@ -437,52 +453,35 @@ pub(crate) fn keep_open(location: &Location, file: &File) -> Result<File, Error>
         .map_err(|e| io_error(location, "fcntl(F_DUPFD_CLOEXEC)", e))
 }
 
-/// Where the record of the processes that hold an object open starts: the
-/// byte of process `pid` is at `HOLDER_RECORD + pid` (pids are below 2^22).
-/// Byte-range locks may lie past an object's end and change nothing in it;
-/// nothing else here takes byte-range locks (creation's init lock is a
-/// whole-file `flock`, which Linux keeps apart from them).
-const HOLDER_RECORD: i64 = 1 << 62;
-
-/// The one-byte range of process `pid` in the record, as a lock of `kind`.
-fn holder_byte(pid: u32, kind: nix::libc::c_int) -> nix::libc::flock {
-    // SAFETY: `flock` is a plain C struct of integers (and, on some
-    // targets, padding), for which all-zero bytes are a valid value.
-    let mut range: nix::libc::flock = unsafe { std::mem::zeroed() };
-    range.l_type = kind as nix::libc::c_short;
-    range.l_whence = nix::libc::SEEK_SET as nix::libc::c_short;
-    range.l_start = HOLDER_RECORD + i64::from(pid);
-    range.l_len = 1;
-    range
-}
-
-/// Registers process `pid` (the caller) as holding `file`'s object open: a
-/// shared open-file-description lock (`F_OFD_SETLK`, `F_RDLCK`) on its byte
-/// of the record. It belongs to `file`'s open file description and lasts
-/// until the last descriptor of that description closes; a read lock needs
-/// only read access, and writes nothing.
-pub(crate) fn register_holder(location: &Location, file: &File, pid: u32) -> Result<(), Error> {
-    let range = holder_byte(pid, nix::libc::F_RDLCK);
-    nix::fcntl::fcntl(file, nix::fcntl::FcntlArg::F_OFD_SETLK(&range))
-        .map(drop)
-        .map_err(|errno| errno_error(location, "fcntl(F_OFD_SETLK)", errno))
-}
-
-/// Whether some open file description holds a lock on process `pid`'s byte
-/// of the record of `file`'s object: whether `pid` registered as holding
-/// it open, through a description still open somewhere.
+/// A new open file description of exactly the object `file` is open on
+/// (`open("/proc/self/fd/N")`, which names the object itself, whatever
+/// has become of its name), for reading and writing. Permission is checked
+/// as for any open.
 ///
-/// The query is a traditional `F_GETLK` for a write lock, not
-/// `F_OFD_GETLK`: the kernel reports open-file-description locks as
-/// conflicting with a traditional lock even when they sit on the querying
-/// description itself, so one query sees every entry, those on `file`'s own
-/// description included (a forked parent's entry on a handle its child
-/// inherited, say). It takes no lock.
-#[cfg_attr(loom, allow(dead_code))] // liveness is the model's under loom
-pub(crate) fn holder_registered(file: &File, pid: u32) -> io::Result<bool> {
-    let mut range = holder_byte(pid, nix::libc::F_WRLCK);
-    nix::fcntl::fcntl(file, nix::fcntl::FcntlArg::F_GETLK(&mut range))?;
-    Ok(i32::from(range.l_type) != nix::libc::F_UNLCK)
+/// # Errors
+///
+/// `PermissionDenied` naming `needed` when write permission is missing,
+/// `Io` otherwise.
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) fn reopen_read_write(
+    location: &Location,
+    file: &File,
+    needed: &'static str,
+) -> Result<File, Error> {
+    let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags((OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
+        .open(proc_path)
+        .map_err(|source| match source.kind() {
+            io::ErrorKind::PermissionDenied => Error::PermissionDenied {
+                location: location.clone(),
+                needed,
+                hint: "",
+            },
+            _ => io_error(location, "open(/proc/self/fd)", source),
+        })
 }
 
 /// The exclusive `flock` that guards a region's initialisation. Held by the

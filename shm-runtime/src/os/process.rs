@@ -124,8 +124,9 @@ fn parse_boot_clock_shifted(bytes: &[u8]) -> Option<bool> {
 /// Whether a process maps a given file, from its `/proc/<pid>/maps`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Maps {
-    /// A mapping of this device and inode.
-    Object,
+    /// Mappings of this device and inode; `writable` if one of them may be
+    /// written (a read-write handle's, `rw-s`).
+    Object { writable: bool },
     /// No mapping of this device and inode, but one of the same inode
     /// number on another device: maybe the same file seen through another
     /// layer (overlayfs, btrfs subvolumes report devices inconsistently).
@@ -152,7 +153,9 @@ pub(crate) fn scan_maps(bytes: &[u8], dev: u64, ino: u64) -> Option<Maps> {
     let (major, minor) = split_device(dev);
     let mut found = Maps::Nothing;
     for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty()).skip(3);
+        let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty()).skip(1);
+        let writable = fields.next()?.get(1) == Some(&b'w');
+        let mut fields = fields.skip(1);
         let device = fields.next()?;
         let inode = number(fields.next()?)?;
         let colon = device.iter().position(|&b| b == b':')?;
@@ -160,9 +163,13 @@ pub(crate) fn scan_maps(bytes: &[u8], dev: u64, ino: u64) -> Option<Maps> {
         let (line_major, line_minor) = (hex(&device[..colon])?, hex(&device[colon + 1..])?);
         if inode == ino && inode != 0 {
             if (line_major, line_minor) == (major, minor) {
-                return Some(Maps::Object);
+                let before = matches!(found, Maps::Object { writable: true });
+                found = Maps::Object {
+                    writable: writable || before,
+                };
+            } else if !matches!(found, Maps::Object { .. }) {
+                found = Maps::SameInodeElsewhere;
             }
-            found = Maps::SameInodeElsewhere;
         } else if found == Maps::Nothing {
             found = Maps::Other;
         }
@@ -281,8 +288,14 @@ mod tests {
         let maps = b"55d0c0a00000-55d0c0a02000 r--p 00000000 103:02 1835023    /usr/bin/cat\n\
             7f1c2a000000-7f1c2a001000 rw-s 00000000 00:2d 1042      /dev/shm/a b (deleted)\n\
             7ffd8e3f0000-7ffd8e411000 rw-p 00000000 00:00 0          [stack]\n";
-        assert_eq!(scan_maps(maps, tmpfs, 1042), Some(Maps::Object));
-        assert_eq!(scan_maps(maps, nvme, 1835023), Some(Maps::Object));
+        assert_eq!(
+            scan_maps(maps, tmpfs, 1042),
+            Some(Maps::Object { writable: true })
+        );
+        assert_eq!(
+            scan_maps(maps, nvme, 1835023),
+            Some(Maps::Object { writable: false })
+        );
         assert_eq!(scan_maps(maps, tmpfs, 1043), Some(Maps::Other));
         assert_eq!(scan_maps(maps, nvme, 1042), Some(Maps::SameInodeElsewhere));
         assert_eq!(
@@ -291,6 +304,14 @@ mod tests {
             "inode 0 is no file"
         );
         assert_eq!(scan_maps(b"", tmpfs, 1042), Some(Maps::Nothing));
+        // A read-only mapping and a writable one of the same object.
+        let both = b"7f00-7f01 r--s 00000000 00:2d 1042 /dev/shm/a\n\
+            7f02-7f03 rw-s 00000000 00:2d 1042 /dev/shm/a\n\
+            7f04-7f05 r--s 00000000 00:2d 1042 /dev/shm/a\n";
+        assert_eq!(
+            scan_maps(both, tmpfs, 1042),
+            Some(Maps::Object { writable: true })
+        );
         assert_eq!(scan_maps(b"garbage\n", tmpfs, 1042), None);
     }
 
@@ -310,6 +331,9 @@ mod tests {
         let exe = std::fs::metadata("/proc/self/exe").unwrap();
         use std::os::unix::fs::MetadataExt;
         let pid = std::process::id() as i32;
-        assert_eq!(maps(pid, exe.dev(), exe.ino()).unwrap(), Maps::Object);
+        assert!(matches!(
+            maps(pid, exe.dev(), exe.ino()).unwrap(),
+            Maps::Object { .. }
+        ));
     }
 }

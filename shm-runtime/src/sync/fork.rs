@@ -10,8 +10,9 @@
 //!   fork had not happened;
 //! - a handle's entry in the record of who holds the object open
 //!   (`object::Object`): the child inherits its parent's entry, not one of
-//!   its own, and registers itself before it takes a lock through the
-//!   handle.
+//!   its own. The child handler gives each of the child's handles an entry
+//!   of its own (`handles`), and the child registers again, on the cold
+//!   path, before it first takes a lock through a handle.
 //!
 //! `getpid` would tell the same, but it is a system call (glibc stopped
 //! caching it), and the generation is read on every lock and unlock.
@@ -41,24 +42,45 @@ pub(crate) fn generation() -> u64 {
     GENERATION.load(Relaxed)
 }
 
-/// Makes sure the child handler is registered: called before a handle or a
-/// token first records a generation, so no fork after that goes unseen.
+/// Makes sure the fork handlers are registered: called before a handle or
+/// a token first records a generation, so no fork after that goes unseen.
 pub(crate) fn watch() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
-        // SAFETY: registering a handler is always sound; the handler only
-        // does atomic operations, which are async-signal-safe, as a fork
-        // child handler must be (the parent may have had other threads).
+        // SAFETY: registering handlers is always sound. The child handler
+        // does atomic operations and async-signal-safe system calls only,
+        // as a fork child handler must (the parent may have had other
+        // threads); the prepare and parent handlers take and release a
+        // spin lock that no code holds across a fork.
         unsafe {
-            nix::libc::pthread_atfork(None, None, Some(after_fork_in_child));
+            nix::libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_in_parent),
+                Some(after_fork_in_child),
+            );
         }
     });
+}
+
+/// Runs in the forking thread just before `fork`.
+extern "C" fn before_fork() {
+    #[cfg(not(loom))]
+    super::handles::before_fork();
+}
+
+/// Runs in the parent, on the forking thread, once `fork` has made the
+/// child.
+extern "C" fn after_fork_in_parent() {
+    #[cfg(not(loom))]
+    super::handles::after_fork_in_parent();
 }
 
 /// Runs in a forked child, on its only thread, before `fork` returns there.
 extern "C" fn after_fork_in_child() {
     GENERATION.fetch_add(1, Relaxed);
     super::owner::forget_token();
+    #[cfg(not(loom))]
+    super::handles::after_fork_in_child();
 }
 
 #[cfg(all(test, not(loom)))]

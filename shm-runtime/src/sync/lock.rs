@@ -409,7 +409,13 @@ mod tests {
         let path = std::path::PathBuf::from("/proc/self/exe");
         let file = std::fs::File::open(&path).unwrap();
         let location = crate::error::Location::File(path);
-        Object::open(&location, &file, &file.metadata().unwrap()).unwrap()
+        Object::open(
+            &location,
+            &file,
+            &file.metadata().unwrap(),
+            &crate::deadline::Deadline::after(std::time::Duration::ZERO),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! - [`object`]: the object a handle holds open, and the kernel's record of
 //!   which processes hold it open.
 //! - [`fork`]: telling a forked child from its parent without a system call.
+//! - [`handles`]: this process's live handles, which a forked child gives
+//!   entries of its own in the record.
 //! - [`lock`]: the robust writer lock.
 //! - [`seqlock`]: lock-free consistent reads, journaled all-or-nothing
 //!   publication, and recovery after a writer died.
@@ -17,6 +19,8 @@ pub(crate) mod atomic_copy;
 pub(crate) mod atomics;
 pub(crate) mod change;
 pub(crate) mod fork;
+#[cfg(not(loom))]
+pub(crate) mod handles;
 pub(crate) mod journal;
 pub(crate) mod lock;
 #[cfg(all(loom, test))]

@@ -229,7 +229,7 @@ pub(crate) fn liveness(token: u64, object: &Object) -> Liveness {
     // (its guard borrows the mapping). One that does not map it names this
     // lock only because the bytes were copied from another object.
     match process::maps(pid, object.id().dev, object.id().ino) {
-        Ok(Maps::Object) => Liveness::Alive,
+        Ok(Maps::Object { .. }) => Liveness::Alive,
         Ok(Maps::Other) => Liveness::Dead,
         Ok(Maps::SameInodeElsewhere | Maps::Nothing) | Err(_) => by_record(pid, object),
     }
@@ -274,7 +274,13 @@ mod tests {
         let path = std::path::PathBuf::from("/proc/self/exe");
         let file = std::fs::File::open(&path).unwrap();
         let location = crate::error::Location::File(path);
-        Object::open(&location, &file, &file.metadata().unwrap()).unwrap()
+        Object::open(
+            &location,
+            &file,
+            &file.metadata().unwrap(),
+            &crate::deadline::Deadline::after(std::time::Duration::ZERO),
+        )
+        .unwrap()
     }
 
     #[test]

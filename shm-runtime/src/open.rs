@@ -147,12 +147,20 @@ fn open_existing(
     spec: &TypeSpec<'_>,
     deadline: &Deadline,
 ) -> Result<Mapping> {
-    if let Some(header) = inspect(location, &file, &Expect::Type(spec))? {
-        return map_published(location, &file, header, Access::ReadWrite, deadline);
+    if let Some((header, meta)) = inspect(location, &file, &Expect::Type(spec))? {
+        return map_published(location, file, (header, meta), Access::ReadWrite, deadline);
     }
     let lock = os::lock_exclusive(location, file, deadline)?;
     match inspect(location, &lock, &Expect::Type(spec))? {
-        Some(header) => map_published(location, &lock, header, Access::ReadWrite, deadline),
+        // A descriptor of its own: the one holding the init lock goes
+        // (and the lock with it) when this returns.
+        Some(found) => map_published(
+            location,
+            os::keep_open(location, &lock)?,
+            found,
+            Access::ReadWrite,
+            deadline,
+        ),
         None if !request.create => Err(Error::NotFound {
             location: location.clone(),
             detail: ": the object exists but holds no initialised region, and create(false) forbids initialising it".to_owned(),
@@ -176,12 +184,12 @@ pub(crate) fn open_published(
     let mut file = os::open_existing(location, access)?;
     let mut pause = Duration::from_micros(20);
     loop {
-        if let Some(header) = inspect(location, &file, expect)? {
+        if let Some((header, meta)) = inspect(location, &file, expect)? {
             let schema = match expect {
                 Expect::Any => Some(read_schema(location, &file, &header)?),
                 Expect::Type(_) => None,
             };
-            match map_published(location, &file, header, access, &deadline) {
+            match map_published(location, file, (header, meta), access, &deadline) {
                 // Removed before this open registered: whatever has the
                 // name now (most likely nothing: `NotFound`).
                 Err(e)
@@ -211,8 +219,9 @@ fn inspect(
     location: &Location,
     file: &std::fs::File,
     expect: &Expect<'_>,
-) -> Result<Option<Header>> {
-    let len = os::object_len(location, file)?;
+) -> Result<Option<(Header, std::fs::Metadata)>> {
+    let meta = os::regular_file_metadata(location, file)?;
+    let len = meta.len();
     let mut first = [0u8; HEADER_LEN];
     let want = len.min(HEADER_LEN as u64) as usize;
     let got = os::read_at(location, file, &mut first[..want], 0)?;
@@ -249,7 +258,7 @@ fn inspect(
             found: len,
         });
     }
-    Ok(Some(header))
+    Ok(Some((header, meta)))
 }
 
 /// The error for a region of another layout than `spec`'s, naming what
@@ -347,21 +356,25 @@ fn recorded_type_name(
 /// handle.
 fn map_published(
     location: &Location,
-    file: &std::fs::File,
-    header: Header,
+    file: std::fs::File,
+    (header, meta): (Header, std::fs::Metadata),
     access: Access,
     deadline: &Deadline,
 ) -> Result<Mapping> {
     // Found by its name, neither mapped nor registered yet: what a removal
     // that looks at the record and the memory maps sees as unused.
     fault::hold_point("before-register");
-    if access == Access::ReadWrite {
+    let meta = if access == Access::ReadWrite {
         // A sparse copy of a region has holes: fill them now, so a full disk
-        // is an error here and not a SIGBUS at the first store.
-        os::reserve(location, file, header.geometry.total_len)?;
-    }
-    let map = os::map(location, file, header.geometry.total_len, access)?;
-    let object = Object::open(location, file, &os::metadata(location, file)?, deadline)?;
+        // is an error here and not a SIGBUS at the first store. (`meta` is
+        // `inspect`'s `fstat`, just made: no second one.)
+        os::reserve_from(location, &file, meta, header.geometry.total_len)?
+    } else {
+        meta
+    };
+    let map = os::map(location, &file, header.geometry.total_len, access)?;
+    // The handle keeps this very descriptor: no second one to make.
+    let object = Object::keep(location, file, &meta, deadline)?;
     object.check_still_named(location)?;
     let mapping = Mapping {
         map,

@@ -72,8 +72,9 @@ pub(crate) fn path_of(location: &Location) -> PathBuf {
 /// regular file (shm objects are regular files of tmpfs) before it can
 /// block: the open does not wait (`O_NONBLOCK`, so a FIFO with no writer
 /// opens at once, and `O_NOCTTY`, so a terminal is never adopted), and the
-/// object's type is checked on the descriptor (`fstat`: no window for a
-/// rename between the check and the open). The flag stays: on a regular
+/// caller's first call on the descriptor, [`object_len`], checks the
+/// object's type (`fstat`: no window for a rename between the check and
+/// the open) before anything else is done with it. The flag stays: on a regular
 /// file Linux ignores `O_NONBLOCK` for every call made on it here (`pread`,
 /// `pwrite`, `fallocate`, `flock` and record locks, which take their own
 /// non-blocking flags, `mmap`), so clearing it would cost two system calls
@@ -110,12 +111,9 @@ pub(crate) fn open_existing(location: &Location, access: Access) -> Result<File,
             .map_err(io::Error::from)
         }
     };
-    let file = result.map_err(|source| open_error(location, source, access))?;
-    let meta = metadata(location, &file)?;
-    if !meta.file_type().is_file() {
-        return Err(not_a_regular_file(location, &meta.file_type()));
-    }
-    Ok(file)
+    // The caller's first look at the object, `object_len`, refuses what
+    // is not a regular file, before anything can block on it.
+    result.map_err(|source| open_error(location, source, access))
 }
 
 /// `NotSharedState` for an object of type `kind` (not a regular file).
@@ -342,11 +340,19 @@ pub(crate) fn metadata(location: &Location, file: &File) -> Result<std::fs::Meta
 /// The length of the object, refusing anything but a regular file (shm
 /// objects are regular files of tmpfs).
 pub(crate) fn object_len(location: &Location, file: &File) -> Result<u64, Error> {
+    Ok(regular_file_metadata(location, file)?.len())
+}
+
+/// `fstat` of the object, refusing anything but a regular file.
+pub(crate) fn regular_file_metadata(
+    location: &Location,
+    file: &File,
+) -> Result<std::fs::Metadata, Error> {
     let meta = metadata(location, file)?;
     if !meta.file_type().is_file() {
         return Err(not_a_regular_file(location, &meta.file_type()));
     }
-    Ok(meta.len())
+    Ok(meta)
 }
 
 /// Reads up to `buf.len()` bytes at `offset`, fewer only at the end of the
@@ -397,12 +403,26 @@ pub(crate) fn set_len(location: &Location, file: &File, len: u64) -> Result<(), 
 /// `fallocate`, it falls back to writing zeros, which could overwrite
 /// concurrent writes.) Where the filesystem does not support `fallocate`,
 /// nothing can be reserved without writing, and the region is used as is.
-pub(crate) fn reserve(location: &Location, file: &File, len: u64) -> Result<(), Error> {
-    let meta = file
-        .metadata()
-        .map_err(|e| io_error(location, "fstat", e))?;
+///
+/// Returns the object's metadata, as read before any allocation (so its
+/// length may be the old one): what the caller would `fstat` for next.
+pub(crate) fn reserve(
+    location: &Location,
+    file: &File,
+    len: u64,
+) -> Result<std::fs::Metadata, Error> {
+    reserve_from(location, file, metadata(location, file)?, len)
+}
+
+/// [`reserve`], given the object's `meta` from an `fstat` just made.
+pub(crate) fn reserve_from(
+    location: &Location,
+    file: &File,
+    meta: std::fs::Metadata,
+    len: u64,
+) -> Result<std::fs::Metadata, Error> {
     if meta.len() >= len && meta.blocks().saturating_mul(512) >= len {
-        return Ok(());
+        return Ok(meta);
     }
     let len = i64::try_from(len).map_err(|_| {
         io_error(
@@ -412,7 +432,9 @@ pub(crate) fn reserve(location: &Location, file: &File, len: u64) -> Result<(), 
         )
     })?;
     match nix::fcntl::fallocate(file.as_fd(), nix::fcntl::FallocateFlags::empty(), 0, len) {
-        Ok(()) | Err(Errno::EOPNOTSUPP) => Ok(()),
+        // The object's device and inode, its type and mode are as read
+        // above; only its length and blocks moved.
+        Ok(()) | Err(Errno::EOPNOTSUPP) => Ok(meta),
         Err(Errno::EINTR) => reserve(location, file, len as u64),
         Err(errno) => Err(errno_error(location, "fallocate", errno)),
     }

@@ -87,7 +87,17 @@ impl Object {
         meta: &std::fs::Metadata,
         deadline: &Deadline,
     ) -> Result<Self> {
-        let file = os::keep_open(location, file)?;
+        Object::keep(location, os::keep_open(location, file)?, meta, deadline)
+    }
+
+    /// [`open`](Self::open), keeping `file` itself (no second descriptor)
+    /// when the caller has no further use for it.
+    pub(crate) fn keep(
+        location: &Location,
+        file: File,
+        meta: &std::fs::Metadata,
+        deadline: &Deadline,
+    ) -> Result<Self> {
         #[cfg(loom)]
         drop(file);
         // Before the generation is read: no later fork goes unseen.

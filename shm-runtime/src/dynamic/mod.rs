@@ -21,7 +21,10 @@
 //! change notification, so a Rust process, a tool and another language see
 //! each other's updates whole.
 
+mod options;
 mod remove;
+mod schema_runs;
+mod transaction;
 mod users;
 mod value;
 
@@ -29,20 +32,18 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+pub use options::RegionOptions;
 pub use remove::Removal;
+pub use transaction::Transaction;
 pub use users::{Mapped, User, Users};
 pub use value::{FieldOp, Value};
 
 use crate::error::{Error, Location, Result};
 use crate::mapping::Mapping;
-use crate::open::{self, Expect, LayoutSource, Request, TypeSpec};
-use crate::os::Access;
 use crate::raw::RawRegion;
-use crate::region::{shm_name, DEFAULT_TIMEOUT};
-use crate::schema::{FieldRef, Leaf, Schema, StructDesc, TypeDesc};
+use crate::schema::{FieldRef, Leaf, Schema};
 use crate::sync::lock::{self, LockHolder};
 use crate::sync::owner::{self, Liveness};
-use crate::sync::runs::{self, Run};
 use crate::Primitive;
 
 /// An open region of any layout, typed by its [`Schema`].
@@ -85,169 +86,9 @@ impl fmt::Display for LockState {
     }
 }
 
-/// How to open a [`Region`]: which layout to expect, whether to create it,
-/// to read only.
-#[derive(Clone, Debug)]
-pub struct RegionOptions {
-    schema: Option<Schema>,
-    create: bool,
-    create_new: bool,
-    mode: u32,
-    timeout: Duration,
-    initial: Option<Vec<u8>>,
-    read_only: bool,
-}
-
-impl Default for RegionOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl RegionOptions {
-    /// Open an existing region of any layout, read-write.
-    pub fn new() -> Self {
-        RegionOptions {
-            schema: None,
-            create: true,
-            create_new: false,
-            mode: 0o600,
-            timeout: DEFAULT_TIMEOUT,
-            initial: None,
-            read_only: false,
-        }
-    }
-
-    /// Expect exactly this layout: a region of another is
-    /// [`Error::LayoutMismatch`], naming what differs. With a schema, a
-    /// missing region is created (unless [`create`](Self::create) is
-    /// `false`), with the same fingerprint the derive gives the same struct.
-    pub fn schema(&mut self, schema: Schema) -> &mut Self {
-        self.schema = Some(schema);
-        self
-    }
-
-    /// Create the region when it is missing (default `true`; it needs a
-    /// [`schema`](Self::schema): without one, a missing region is
-    /// [`Error::NotFound`]).
-    pub fn create(&mut self, create: bool) -> &mut Self {
-        self.create = create;
-        self
-    }
-
-    /// Require that this call creates the region: [`Error::AlreadyExists`]
-    /// if it exists. Needs a schema.
-    pub fn create_new(&mut self, create_new: bool) -> &mut Self {
-        self.create_new = create_new;
-        self
-    }
-
-    /// Permission bits of a region this call creates (default `0o600`).
-    pub fn mode(&mut self, mode: u32) -> &mut Self {
-        self.mode = mode;
-        self
-    }
-
-    /// How long to wait for a concurrent creator (default 5 s;
-    /// `Duration::MAX`: no deadline).
-    pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The bytes the call that creates the region writes (default: zeros);
-    /// exactly the schema's size.
-    pub fn initial(&mut self, bytes: impl Into<Vec<u8>>) -> &mut Self {
-        self.initial = Some(bytes.into());
-        self
-    }
-
-    /// Open to read only: read permission suffices, nothing is created or
-    /// written, and writing through the handle is
-    /// [`Error::PermissionDenied`].
-    pub fn read_only(&mut self, read_only: bool) -> &mut Self {
-        self.read_only = read_only;
-        self
-    }
-
-    /// Opens the region in the file at `path`.
-    ///
-    /// # Errors
-    ///
-    /// As [`OpenOptions::open_file`](crate::OpenOptions::open_file), and
-    /// [`Error::NotSharedState`] for a region whose embedded schema is
-    /// unusable; [`Error::WrongSize`] for an initial value of another size
-    /// than the schema's.
-    pub fn open_file<P: AsRef<Path>>(&self, path: P) -> Result<Region> {
-        self.open_at(Location::File(path.as_ref().to_path_buf()))
-    }
-
-    /// Opens the POSIX shm region `name` (leading `/` optional).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidName`], and otherwise as
-    /// [`open_file`](Self::open_file).
-    pub fn open_shm(&self, name: &str) -> Result<Region> {
-        self.open_at(Location::Shm(shm_name(name)?))
-    }
-
-    fn open_at(&self, location: Location) -> Result<Region> {
-        let access = if self.read_only {
-            Access::ReadOnly
-        } else {
-            Access::ReadWrite
-        };
-        let Some(schema) = &self.schema else {
-            if self.create_new {
-                return Err(Error::Unsupported {
-                    location,
-                    reason: "creating a region needs its schema".to_owned(),
-                });
-            }
-            let (mapping, schema) =
-                open::open_published(&location, access, self.timeout, &Expect::Any)?;
-            let schema = schema.ok_or_else(|| Error::NotSharedState {
-                location: location.clone(),
-                reason: "its embedded schema could not be read".to_owned(),
-            })?;
-            return Region::new(mapping, schema);
-        };
-        if let Some(initial) = &self.initial {
-            if initial.len() != schema.size() {
-                return Err(Error::WrongSize {
-                    type_name: schema.name().to_owned(),
-                    expected: schema.size(),
-                    found: initial.len(),
-                });
-            }
-        }
-        let spec = TypeSpec {
-            name: schema.name(),
-            fingerprint: schema.fingerprint(),
-            size: schema.size(),
-            align: schema.align(),
-            layout: LayoutSource::Schema(schema),
-            initial: self.initial.as_deref(),
-        };
-        let mapping = if self.read_only {
-            open::open_published(&location, access, self.timeout, &Expect::Type(&spec))?.0
-        } else {
-            let request = Request {
-                create: self.create || self.create_new,
-                create_new: self.create_new,
-                mode: self.mode,
-                timeout: self.timeout,
-            };
-            open::open_region(&location, &request, &spec)?
-        };
-        Region::new(mapping, schema.clone())
-    }
-}
-
 impl Region {
     fn new(mapping: Mapping, schema: Schema) -> Result<Region> {
-        let runs = runs_of(&schema);
+        let runs = schema_runs::runs_of(&schema);
         let raw = RawRegion::new(mapping, schema.size(), schema.align(), runs)?;
         Ok(Region { raw, schema })
     }
@@ -906,57 +747,6 @@ enum FieldName<'a> {
     Offset(usize),
 }
 
-/// An update in progress on a [`Region`], holding its writer lock: change
-/// [`bytes`](Self::bytes), then [`commit`](Self::commit). Dropped without a
-/// commit, it publishes nothing and releases the lock.
-///
-/// A process forked while a transaction is open gets a copy of it that
-/// publishes nothing and releases nothing (the lock is the parent's, whose
-/// transaction goes on): its `commit` is [`Error::ForkedUpdate`], and
-/// dropping it does nothing.
-pub struct Transaction<'a> {
-    region: &'a Region,
-    guard: lock::LockGuard<'a>,
-    old: Vec<u8>,
-    new: Vec<u8>,
-}
-
-impl Transaction<'_> {
-    /// The private copy to change: the struct's bytes as they were when the
-    /// transaction began, with this transaction's changes.
-    pub fn bytes(&mut self) -> &mut [u8] {
-        &mut self.new
-    }
-
-    /// The bytes as they were when the transaction began.
-    pub fn original(&self) -> &[u8] {
-        &self.old
-    }
-
-    /// Publishes the changed bytes, all or nothing (only the scalars that
-    /// differ from [`original`](Self::original) are stored), releases the
-    /// lock and wakes the version's waiters.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ForkedUpdate`] in a process forked after the transaction
-    /// began: nothing is published, and the lock stays with the process
-    /// that began it.
-    pub fn commit(self) -> Result<()> {
-        self.region
-            .raw
-            .publish_and_unlock(self.guard, &self.old, &self.new)
-    }
-}
-
-impl fmt::Debug for Transaction<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Transaction")
-            .field("region", self.region.location())
-            .finish_non_exhaustive()
-    }
-}
-
 impl fmt::Debug for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Region")
@@ -990,148 +780,5 @@ fn not_a_scalar(field: &FieldRef<'_>) -> String {
             len.saturating_sub(1)
         ),
         TypeDesc::Primitive(_) => format!("`{}` is a scalar", field.path),
-    }
-}
-
-/// The scalars of a schema as runs of equal widths, as `runs::runs` makes
-/// them from a derived type. Walks the type tree, not the leaves: an array
-/// of scalars is one run, whatever its length, and an array whose element
-/// is one run (`[[u8; 4]; N]`, `[Point; N]` of one width) is one run too,
-/// so opening costs time in the schema's fields, not its elements. Only an
-/// array of structs of mixed widths costs a run per element's run.
-fn runs_of(schema: &Schema) -> Box<[Run]> {
-    let mut out = Vec::new();
-    push_struct_runs(schema.root(), 0, &mut out);
-    out.into_boxed_slice()
-}
-
-fn push_struct_runs(desc: &StructDesc, base: usize, out: &mut Vec<Run>) {
-    for field in desc.fields() {
-        push_runs(&field.ty, base + field.offset, out);
-    }
-}
-
-fn push_runs(ty: &TypeDesc, base: usize, out: &mut Vec<Run>) {
-    match ty {
-        TypeDesc::Primitive(p) => runs::add(
-            out,
-            Run {
-                offset: base,
-                width: p.size(),
-                count: 1,
-            },
-        ),
-        TypeDesc::Struct(desc) => push_struct_runs(desc, base, out),
-        TypeDesc::Array { element, len } => {
-            let mut one = Vec::new();
-            push_runs(element, 0, &mut one);
-            let size = element.size();
-            match one.as_slice() {
-                // One run filling the element: the array is one run. (A
-                // validated struct has no padding, so every element is
-                // covered by its runs.)
-                [run] if run.offset == 0 && run.width * run.count == size => runs::add(
-                    out,
-                    Run {
-                        offset: base,
-                        width: run.width,
-                        count: run.count * len,
-                    },
-                ),
-                runs_of_one => {
-                    for i in 0..*len {
-                        for run in runs_of_one {
-                            runs::add(
-                                out,
-                                Run {
-                                    offset: base + i * size + run.offset,
-                                    ..*run
-                                },
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::schema::fixtures::arbitrary_type_info;
-    use proptest::prelude::*;
-
-    /// The runs as the leaves list them, one scalar at a time: the slow
-    /// reading `runs_of` must agree with.
-    fn runs_of_leaves(schema: &Schema) -> Vec<Run> {
-        let mut out = Vec::new();
-        for leaf in schema.leaves() {
-            let run = Run {
-                offset: leaf.offset,
-                width: leaf.primitive.size(),
-                count: 1,
-            };
-            runs::add(&mut out, run);
-        }
-        out
-    }
-
-    proptest! {
-        /// From the type tree, the same runs as from the leaves, and as
-        /// the typed path makes from the derive's `TypeInfo`.
-        #[test]
-        fn runs_from_the_tree_are_the_runs_of_the_leaves(info in arbitrary_type_info()) {
-            let schema = Schema::new(StructDesc::try_from(info).unwrap());
-            let runs = runs_of(&schema);
-            prop_assert_eq!(&runs[..], &runs_of_leaves(&schema)[..]);
-            prop_assert_eq!(&runs[..], &runs::runs(info)[..]);
-        }
-    }
-
-    /// An array's runs cost nothing per element: `[u8; 2^40]` (and an
-    /// array of one-width structs of that size) is one run, found at once;
-    /// walking its leaves would take hours.
-    #[test]
-    fn huge_arrays_are_one_run() {
-        let pair = StructDesc::repr_c(
-            "Pair",
-            vec![
-                ("x".to_owned(), Primitive::U32.into()),
-                ("y".to_owned(), Primitive::U32.into()),
-            ],
-        )
-        .unwrap();
-        let root = StructDesc::repr_c(
-            "Huge",
-            vec![
-                ("head".to_owned(), Primitive::U64.into()),
-                (
-                    "bytes".to_owned(),
-                    TypeDesc::array(Primitive::U8.into(), 1 << 40),
-                ),
-                ("pairs".to_owned(), TypeDesc::array(pair.into(), 1 << 36)),
-            ],
-        )
-        .unwrap();
-        let runs = runs_of(&Schema::new(root));
-        let expected = [
-            Run {
-                offset: 0,
-                width: 8,
-                count: 1,
-            },
-            Run {
-                offset: 8,
-                width: 1,
-                count: 1 << 40,
-            },
-            Run {
-                offset: 8 + (1 << 40),
-                width: 4,
-                count: 1 << 37,
-            },
-        ];
-        assert_eq!(&runs[..], &expected);
     }
 }

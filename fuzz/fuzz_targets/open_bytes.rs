@@ -1,5 +1,5 @@
 //! Header decoding through the public open path: the input is the whole
-//! file, opened read-only and read-write as `Foo` (see `shm::open_check`).
+//! file, opened read-only and read-write as `Foo` (see `shm_testing::open_check`).
 
 #![no_main]
 
@@ -11,6 +11,6 @@ use libfuzzer_sys::fuzz_target;
 static SCRATCH: OnceLock<PathBuf> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let path = SCRATCH.get_or_init(shm::open_check::scratch_file);
-    shm::open_check::check_as(0, path, data);
+    let path = SCRATCH.get_or_init(shm_testing::open_check::scratch_file);
+    shm_testing::open_check::check_as(0, path, data);
 });

@@ -1,7 +1,7 @@
 //! Past the checksum: a real region of one type with its header words and
 //! later bytes (sync area, payload, journal, schema) edited as the input
 //! says, the checksum recomputed (unless the input asks to leave it stale),
-//! opened as the same or another type (see `shm::open_check::forge`).
+//! opened as the same or another type (see `shm_testing::open_check::forge`).
 //!
 //! Input: a byte choosing the region's type, a byte choosing the type it
 //! is opened as, then `forge`'s edits.
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use shm::open_check::{check_as, forge, scratch_file, valid_region, KINDS};
+use shm_testing::open_check::{check_as, forge, scratch_file, valid_region, KINDS};
 
 struct Scratch {
     path: PathBuf,

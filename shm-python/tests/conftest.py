@@ -1,5 +1,5 @@
 """Fixtures: scratch regions (a file in a temporary folder, a shm name that
-is removed afterwards) and the Rust peer (`examples/python_peer.rs`, built
+is removed afterwards) and the Rust peer (`shm-runtime/examples/python_peer.rs`, built
 once per session)."""
 
 import os
@@ -56,7 +56,7 @@ def open_any(kind, where, **options):
 @pytest.fixture(scope="session")
 def peer():
     """The path of the Rust peer binary: $SHM_PYTHON_PEER, or built with
-    cargo (the workspace's `examples/python_peer.rs`)."""
+    cargo (the workspace's `shm-runtime/examples/python_peer.rs`)."""
     given = os.environ.get("SHM_PYTHON_PEER")
     if given:
         return given

@@ -1,4 +1,4 @@
-"""The structs of the Rust peer (`examples/python_peer.rs`), declared in
+"""The structs of the Rust peer (`shm-runtime/examples/python_peer.rs`), declared in
 Python: same field names, types and order, so the same layouts."""
 
 from typing import Literal

@@ -1,4 +1,4 @@
-"""Python and Rust on one region: the Rust peer (`examples/python_peer.rs`)
+"""Python and Rust on one region: the Rust peer (`shm-runtime/examples/python_peer.rs`)
 declares the same structs; each side sees the other's writes through the
 mapping it already has, and a struct declared in either language opens the
 other's regions (equal fingerprints). Every step is a handshake on the

@@ -90,6 +90,11 @@ impl Scratch {
         }
     }
 
+    /// Both kinds, for tests that run the same scenario over each.
+    pub fn both() -> [Scratch; 2] {
+        [Scratch::file(), Scratch::shm()]
+    }
+
     /// A file if `file`, else a shm object.
     pub fn either(file: bool) -> Scratch {
         if file {

@@ -34,7 +34,7 @@ pub struct Point {
     pub y: i16,
 }
 
-/// The root package's `Board`: scalars, an array of scalars, an array of
+/// shm-testing's `Board`: scalars, an array of scalars, an array of
 /// structs, explicit padding.
 #[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
 #[shm(crate = "crate")]

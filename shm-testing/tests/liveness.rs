@@ -18,8 +18,8 @@ use std::process::Command;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use shm::{Handoff, Invariant};
 use shm_runtime::{OpenOptions, Shared};
+use shm_testing::{Handoff, Invariant};
 use support::{Helper, Scratch, Target, PATIENCE};
 
 /// How long a waiting update is given to (wrongly) get past a live holder:

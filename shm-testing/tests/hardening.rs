@@ -9,8 +9,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use shm::{Big, Foo, Invariant, SEED};
 use shm_runtime::{Error, OpenOptions};
+use shm_testing::{Big, Foo, Invariant, SEED};
 use support::{Helper, Scratch, Target};
 
 #[test]

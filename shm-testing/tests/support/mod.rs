@@ -5,57 +5,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub use shm::Target;
+pub use shm_testing::{Scratch, Target};
 
 /// Upper bound for anything a test waits on; far above what any step needs.
 pub const PATIENCE: Duration = Duration::from_secs(30);
-
-/// A fresh region name, unique to this process and call, cleaned up on drop.
-pub struct Scratch {
-    pub target: Target,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Scratch {
-    pub fn file() -> Scratch {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let target = Target::File(dir.path().join("region"));
-        Scratch {
-            target,
-            _dir: Some(dir),
-        }
-    }
-
-    pub fn shm() -> Scratch {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "/shm-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        Scratch {
-            target: Target::Shm(name),
-            _dir: None,
-        }
-    }
-
-    /// Both kinds, for tests that run the same scenario over each.
-    pub fn both() -> [Scratch; 2] {
-        [Scratch::file(), Scratch::shm()]
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Target::Shm(name) = &self.target {
-            let _ = shm_runtime::remove_shm(name);
-        }
-    }
-}
 
 /// A running helper process (`shm-test-child`), killed if dropped alive.
 pub struct Helper {
@@ -235,11 +191,11 @@ pub fn wait_until_asleep_on_a_futex(pid: u32) {
 pub fn invariant_writer_paused_at(
     target: &Target,
     point: &str,
-) -> (shm_runtime::Shared<shm::Invariant>, Helper) {
+) -> (shm_runtime::Shared<shm_testing::Invariant>, Helper) {
     let shared = target
-        .open(&shm_runtime::OpenOptions::<shm::Invariant>::new())
+        .open(&shm_runtime::OpenOptions::<shm_testing::Invariant>::new())
         .unwrap();
-    shared.store(shm::Invariant {
+    shared.store(shm_testing::Invariant {
         round: 5,
         data: [5; 31],
     });

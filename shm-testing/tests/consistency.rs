@@ -7,8 +7,8 @@ mod support;
 use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
-use shm::{Invariant, Striped, Tally};
 use shm_runtime::{Error, OpenOptions};
+use shm_testing::{Invariant, Striped, Tally};
 use support::{Helper, Scratch, Target};
 
 /// Byte offset of the writer lock word in a region (see `sync::SyncArea`):
@@ -72,7 +72,7 @@ fn stored_values_are_never_torn() {
     for scratch in Scratch::both() {
         let soak = scratch
             .target
-            .open(&OpenOptions::<shm::soak::SoakState>::new())
+            .open(&OpenOptions::<shm_testing::soak::SoakState>::new())
             .unwrap();
         let mut writer = Helper::start("store-loop", &scratch.target, &["soak"], &[]);
         assert_eq!(writer.line(), "ready");

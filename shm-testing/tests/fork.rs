@@ -18,8 +18,8 @@ use std::sync::mpsc;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
-use shm::Handoff;
 use shm_runtime::{Error, LockState, OpenOptions, Region, Shared};
+use shm_testing::Handoff;
 use support::{Scratch, Target, PATIENCE};
 
 /// Byte offset of the writer lock word in a region (`sync::SyncArea`).

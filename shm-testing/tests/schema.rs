@@ -4,9 +4,9 @@
 
 mod support;
 
-use shm::{Board, Foo, Point, Renamed};
 use shm_runtime::schema::{diff, summarize, RecordedLayout, Schema};
 use shm_runtime::{OpenOptions, Value};
+use shm_testing::{Board, Foo, Point, Renamed};
 use support::Scratch;
 
 /// Every value Rust wrote is found from the file's bytes alone, through

@@ -2,15 +2,15 @@
 //! invocation, chosen by the first argument; results on stdout, one line.
 //!
 //! `shm-test-child <role> <file|shm> <path|name> [args...]`, or
-//! `shm-test-child soak <writer|reader> ...` (see `shm::soak`)
+//! `shm-test-child soak <writer|reader> ...` (see `shm_testing::soak`)
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use std::time::{Duration, Instant};
 
-use shm::{Counter, Foo, Handoff, Huge, Invariant, Striped, Tally, Target, SEED};
 use shm_runtime::{OpenOptions, Shared, SharedState};
+use shm_testing::{Counter, Foo, Handoff, Huge, Invariant, Striped, Tally, Target, SEED};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,7 +28,7 @@ fn run(args: &[String]) -> Result<(), String> {
     // regions.
     if let [role, soak_args @ ..] = args {
         if role == "soak" {
-            return shm::soak::child_main(soak_args);
+            return shm_testing::soak::child_main(soak_args);
         }
     }
     let [role, kind, where_, rest @ ..] = args else {
@@ -246,7 +246,7 @@ fn run(args: &[String]) -> Result<(), String> {
         // place) or `striped` (32 separate ranges: journaled as copies).
         "store-loop" => match rest.first().map(String::as_str) {
             Some("soak") => {
-                let shared = open(&target, &OpenOptions::<shm::soak::SoakState>::new())?;
+                let shared = open(&target, &OpenOptions::<shm_testing::soak::SoakState>::new())?;
                 say("ready");
                 loop {
                     let mut value = shared.snapshot();

@@ -4,11 +4,11 @@
 
 mod support;
 
-use shm::{Board, Foo, Handoff, Point, Tally, SEED};
 use shm_runtime::{
     Error, FieldOp, LockState, OpenOptions, Primitive, Region, RegionOptions, Schema, SharedState,
     StructDesc, TypeDesc, Value,
 };
+use shm_testing::{Board, Foo, Handoff, Point, Tally, SEED};
 use support::{Helper, Scratch, Target};
 
 fn open_any(target: &Target) -> Region {

@@ -1,11 +1,7 @@
-//! Fixtures shared by the integration tests in `tests/` and their helper
-//! process `shm-test-child`. The library itself is `shm-runtime`; the
-//! runnable examples are in `examples/`.
+//! The structs the multi-process tests share with their helper process
+//! `shm-test-child`.
 
 use shm_runtime::SharedState;
-
-pub mod open_check;
-pub mod soak;
 
 /// The struct of the original scenario.
 #[derive(SharedState, Clone, Copy, Debug, Default, PartialEq)]
@@ -40,55 +36,6 @@ pub struct Counter {
 
 /// The initial value the seed scenario and the creation races use.
 pub const SEED: Foo = Foo { bar: 42, baz: 98 };
-
-/// Where a region lives, as the helper process takes it on its command
-/// line: `file <path>` or `shm <name>`.
-#[derive(Clone, Debug)]
-pub enum Target {
-    File(std::path::PathBuf),
-    Shm(String),
-}
-
-impl Target {
-    /// Opens a region of `T` here with `options`.
-    pub fn open<T: SharedState>(
-        &self,
-        options: &shm_runtime::OpenOptions<T>,
-    ) -> shm_runtime::Result<shm_runtime::Shared<T>> {
-        match self {
-            Target::File(path) => options.open_file(path),
-            Target::Shm(name) => options.open_shm(name),
-        }
-    }
-
-    /// The two command-line words that name this target.
-    pub fn args(&self) -> [String; 2] {
-        match self {
-            Target::File(path) => ["file".into(), path.display().to_string()],
-            Target::Shm(name) => ["shm".into(), name.clone()],
-        }
-    }
-
-    /// Parses what [`Target::args`] printed.
-    pub fn from_args(kind: &str, where_: &str) -> Option<Target> {
-        match kind {
-            "file" => Some(Target::File(where_.into())),
-            "shm" => Some(Target::Shm(where_.to_owned())),
-            _ => None,
-        }
-    }
-
-    /// The path of the backing object (for a shm object, its file in
-    /// `/dev/shm`), to inspect it from a test.
-    pub fn backing_path(&self) -> std::path::PathBuf {
-        match self {
-            Target::File(path) => path.clone(),
-            Target::Shm(name) => {
-                std::path::Path::new("/dev/shm").join(name.trim_start_matches('/'))
-            }
-        }
-    }
-}
 
 /// A struct with an invariant spanning many fields: every element of
 /// `data` equals `round`. A torn read would show two different values.

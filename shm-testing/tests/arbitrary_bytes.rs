@@ -5,8 +5,8 @@
 mod support;
 
 use proptest::prelude::*;
-use shm::{Foo, SEED};
 use shm_runtime::Error;
+use shm_testing::{Foo, SEED};
 use support::{snapshot_file, Scratch};
 
 /// A real region's bytes, to mutate into plausible-looking damage.

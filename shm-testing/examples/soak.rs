@@ -1,5 +1,5 @@
 //! Writers SIGKILLed at random while readers check every snapshot; exact
-//! accounting at the end (see `shm::soak` for what is checked and why).
+//! accounting at the end (see `shm_testing::soak` for what is checked and why).
 //!
 //!     cargo run --release --example soak -- --seconds 600
 //!
@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use shm::soak::{self, Config, Program};
+use shm_testing::soak::{self, Config, Program};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,5 +1,5 @@
 //! The fuzz targets' inputs worth keeping, replayed through the same checks
-//! (`shm::open_check`) in a normal test run.
+//! (`shm_testing::open_check`) in a normal test run.
 //!
 //! Every file under `tests/fuzz-regressions/<target>/` is an input of that
 //! cargo-fuzz target (`fuzz/fuzz_targets/<target>.rs`), decoded the same
@@ -11,8 +11,8 @@ mod support;
 
 use std::path::Path;
 
-use shm::open_check::{self, check_as, forge, kind_name, valid_region, Outcome, KINDS};
-use shm::Foo;
+use shm_testing::open_check::{self, check_as, forge, kind_name, valid_region, Outcome, KINDS};
+use shm_testing::Foo;
 
 /// Replays one input of `target`.
 fn replay(target: &str, path: &Path, input: &[u8]) -> Outcome {

@@ -5,8 +5,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use shm::{Counter, Foo, SEED};
 use shm_runtime::{Error, OpenOptions};
+use shm_testing::{Counter, Foo, SEED};
 use support::{Helper, Scratch, Target};
 
 #[test]

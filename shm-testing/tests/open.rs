@@ -6,8 +6,8 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use shm::{Foo, Renamed, Wide, SEED};
 use shm_runtime::{remove_shm, Error, OpenOptions};
+use shm_testing::{Foo, Renamed, Wide, SEED};
 use support::{snapshot_file, Scratch, Target};
 
 #[test]
@@ -349,7 +349,7 @@ fn a_layout_mismatch_names_what_differs() {
     drop(
         scratch
             .target
-            .open(shm::Foo::options().initial(SEED))
+            .open(shm_testing::Foo::options().initial(SEED))
             .unwrap(),
     );
     let message = Foo::open_file(scratch.target.backing_path())

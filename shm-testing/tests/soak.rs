@@ -1,10 +1,10 @@
-//! Ten seconds of the soak (`shm::soak`, also `examples/soak.rs`): writers
+//! Ten seconds of the soak (`shm_testing::soak`, also `examples/soak.rs`): writers
 //! SIGKILLed every 20-100 ms while readers check every snapshot. Nothing
 //! torn, nothing lost, nothing hung, and the accounting exact.
 
 use std::time::Duration;
 
-use shm::soak::{self, Config, Program};
+use shm_testing::soak::{self, Config, Program};
 
 #[test]
 fn writers_killed_at_random_lose_nothing_and_tear_nothing() {

@@ -1,8 +1,9 @@
 //! The same region kept in step on several machines, over Zenoh.
 //!
 //! A [`Publisher`] serves a region's state under a Zenoh key; a [`Mirror`]
-//! keeps a local region equal to it. `shm publish` and `shm mirror` are
-//! [`run_publish`] and [`run_mirror`].
+//! keeps a local region equal to it. `shm publish` and `shm mirror` (the
+//! `shm` command, crate `shm-cli`) run a [`Publisher::run`] and a
+//! [`Mirror::run`] loop until SIGINT or SIGTERM.
 //!
 //! ```no_run
 //! use shm_runtime::SharedState;
@@ -92,7 +93,6 @@ mod error;
 mod follow;
 mod mirror;
 mod publisher;
-mod run;
 pub mod wire;
 
 pub use config::{parse_key, BridgeConfig};
@@ -100,4 +100,3 @@ pub use error::BridgeError;
 pub use follow::MirrorStatus;
 pub use mirror::{Mirror, MirrorOptions, MirrorTarget};
 pub use publisher::{PublishOptions, Publisher};
-pub use run::{region_location, run_mirror, run_publish, stop_on_signals};

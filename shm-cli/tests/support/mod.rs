@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod bridge;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -263,6 +265,24 @@ impl Running {
     /// The next line on stderr, within [`PATIENCE`].
     pub fn error_line(&self) -> String {
         next_line(&self.stderr, &format!("{}: stderr", self.what))
+    }
+
+    /// The first line on stderr that contains `text`, within [`PATIENCE`];
+    /// the lines before it are passed over (and said if none comes).
+    pub fn error_line_with(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let mut passed = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(line) => passed.push(line),
+                Err(_) => panic!(
+                    "{}: no line with {text:?} on stderr within {PATIENCE:?}; it said: {passed:#?}",
+                    self.what
+                ),
+            }
+        }
     }
 
     /// No line on stdout for `quiet` (for "nothing changed, nothing said").

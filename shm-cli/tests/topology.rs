@@ -11,7 +11,8 @@ mod support;
 use std::process::Command;
 
 use shm_runtime::as_bytes;
-use support::*;
+use support::bridge::*;
+use support::Scratch;
 
 /// Three namespaces and two links, removed when dropped.
 struct Network {
@@ -98,54 +99,48 @@ fn the_one_publisher_rule_holds_through_a_mirror() {
     };
     let [ns_a, ns_b, ns_c] = &network.names;
     let key = "shm-test/topology";
-    let (a, b, c) = (Host::new(), Host::new(), Host::new());
+    let (a, b, c) = (Scratch::file(), Scratch::file(), Scratch::file());
 
-    let mut mirror = Bridge::start_in(
+    let mut mirror = start_in(
         ns_b,
         "mirror",
-        &b.region(),
+        &b,
         key,
         &["tcp/10.231.1.2:7447".into(), "tcp/10.231.2.2:7447".into()],
         &[],
     );
-    mirror.wait_line("follows key");
+    mirror.error_line_with("follows key");
 
-    let on_c = Board::options()
-        .initial(Board {
-            bar: 3,
-            ..Board::default()
-        })
-        .open_file(c.region())
-        .unwrap();
-    let mut publisher_c = Bridge::start_in(
+    let on_c = c.create(Board {
+        bar: 3,
+        ..Board::default()
+    });
+    let mut publisher_c = start_in(
         ns_c,
         "publish",
-        &c.region(),
+        &c,
         key,
         &[],
         &["tcp/10.231.2.2:7447".into()],
     );
-    publisher_c.wait_line("on key");
-    let region = open_when_created(&b.region());
+    publisher_c.error_line_with("on key");
+    let region = open_when_created(&b.arg);
     wait_equal(&region, as_bytes(&on_c.snapshot()));
 
     let before = region.version();
-    let _on_a = Board::options()
-        .initial(Board {
-            bar: 1,
-            ..Board::default()
-        })
-        .open_file(a.region())
-        .unwrap();
-    let mut publisher_a = Bridge::start_in(
+    let _on_a = a.create(Board {
+        bar: 1,
+        ..Board::default()
+    });
+    let publisher_a = start_in(
         ns_a,
         "publish",
-        &a.region(),
+        &a,
         key,
         &[],
         &["tcp/10.231.1.2:7447".into()],
     );
-    let (status, said) = publisher_a.wait_exit();
+    let (status, said) = publisher_a.finish();
     assert_eq!(status.code(), Some(1), "{said}");
     assert!(
         said.contains(&format!("`{key}`")) && said.contains("already has a live publisher"),
@@ -167,26 +162,24 @@ fn the_one_publisher_rule_holds_through_a_mirror() {
     assert_eq!(board(&region.snapshot()).bar, 33);
     assert!(
         publisher_c.child.try_wait().unwrap().is_none(),
-        "{:?}",
-        publisher_c.seen
+        "the publisher on C stopped"
     );
     assert!(
         mirror.child.try_wait().unwrap().is_none(),
-        "{:?}",
-        mirror.seen
+        "the mirror on B stopped"
     );
 
     // And a mirror on A gets C's states through B.
-    let a2 = Host::new();
-    let _far = Bridge::start_in(
+    let a2 = Scratch::file();
+    let _far = start_in(
         ns_a,
         "mirror",
-        &a2.region(),
+        &a2,
         key,
         &[],
         &["tcp/10.231.1.2:7447".into()],
     );
-    let far = open_when_created(&a2.region());
+    let far = open_when_created(&a2.arg);
     wait_equal(&far, as_bytes(&on_c.snapshot()));
     on_c.baz.set(-3);
     wait_equal(&far, as_bytes(&on_c.snapshot()));

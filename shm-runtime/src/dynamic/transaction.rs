@@ -12,7 +12,7 @@ use crate::sync::lock;
 ///
 /// A process forked while a transaction is open gets a copy of it that
 /// publishes nothing and releases nothing (the lock is the parent's, whose
-/// transaction goes on): its `commit` is [`Error::ForkedUpdate`], and
+/// transaction goes on): its `commit` is [`Error::ForkedUpdate`](crate::Error::ForkedUpdate), and
 /// dropping it does nothing.
 pub struct Transaction<'a> {
     pub(super) region: &'a Region,
@@ -39,7 +39,7 @@ impl Transaction<'_> {
     ///
     /// # Errors
     ///
-    /// [`Error::ForkedUpdate`] in a process forked after the transaction
+    /// [`Error::ForkedUpdate`](crate::Error::ForkedUpdate) in a process forked after the transaction
     /// began: nothing is published, and the lock stays with the process
     /// that began it.
     pub fn commit(self) -> Result<()> {

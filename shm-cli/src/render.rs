@@ -21,19 +21,16 @@ const TAIL: usize = 4;
 /// Indentation per level of a tree.
 const INDENT: &str = "  ";
 
-/// The scalar of type `primitive` at `offset` in a struct's bytes (all
-/// integers in a region are little-endian). An offset outside the bytes,
-/// which a validated schema never gives, reads as zero.
+/// The scalar of type `primitive` at `offset` in a copy of a struct's
+/// bytes, read as the runtime reads it ([`Value::from_ne_bytes`]: in the
+/// machine's byte order, as the region's atomics hold it). A scalar not
+/// wholly inside the bytes, which a validated schema never gives, reads as
+/// zero.
 pub fn scalar_at(bytes: &[u8], offset: usize, primitive: Primitive) -> Value {
-    let size = primitive.size();
-    let mut word = [0u8; 8];
-    if let Some(src) = offset
-        .checked_add(size)
-        .and_then(|end| bytes.get(offset..end))
-    {
-        word[..size].copy_from_slice(src);
-    }
-    Value::from_bits(u64::from_le_bytes(word), primitive)
+    bytes
+        .get(offset..)
+        .and_then(|field| Value::from_ne_bytes(field, primitive))
+        .unwrap_or_else(|| Value::from_bits(0, primitive))
 }
 
 /// A scalar as people read it and `shm set` takes it back: integers in
@@ -539,8 +536,8 @@ mod tests {
     }
 
     #[test]
-    fn scalars_are_little_endian_and_never_read_out_of_bounds() {
-        let bytes = [0x01, 0x02, 0xff, 0xff];
+    fn scalars_are_in_the_machine_order_and_never_read_out_of_bounds() {
+        let bytes = [0x0201u16.to_ne_bytes(), (-1i16).to_ne_bytes()].concat();
         assert_eq!(
             scalar_at(&bytes, 0, Primitive::U16),
             Value::Unsigned(0x0201)

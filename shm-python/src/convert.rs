@@ -98,20 +98,16 @@ pub(crate) fn to_py(py: Python<'_>, value: Value) -> PyResult<Py<PyAny>> {
     }
 }
 
-/// The bits of a scalar of `primitive` read from the start of `bytes`
-/// (native byte order, as the region holds it), zero-extended.
-pub(crate) fn read_bits(bytes: &[u8], primitive: Primitive) -> u64 {
-    fn take<const N: usize>(bytes: &[u8]) -> [u8; N] {
-        let mut out = [0u8; N];
-        out.copy_from_slice(&bytes[..N]);
-        out
-    }
-    match primitive.size() {
-        1 => u64::from(bytes[0]),
-        2 => u64::from(u16::from_ne_bytes(take(bytes))),
-        4 => u64::from(u32::from_ne_bytes(take(bytes))),
-        _ => u64::from_ne_bytes(take(bytes)),
-    }
+/// The scalar of `primitive` at the start of `bytes`, a copy of a field's
+/// bytes, read as the runtime reads it ([`Value::from_ne_bytes`]: in the
+/// machine's byte order, as the region's atomics hold it).
+///
+/// # Panics
+///
+/// If `bytes` is shorter than the field: callers pass a field's own bytes,
+/// which the layout puts inside its struct.
+pub(crate) fn read_scalar(bytes: &[u8], primitive: Primitive) -> Value {
+    Value::from_ne_bytes(bytes, primitive).expect("a field's bytes lie inside its struct's")
 }
 
 /// Writes the bits of a scalar of `primitive` to the start of `bytes`.

@@ -56,10 +56,7 @@ impl Mem {
             Mem::Region(region) => region.get_at(offset, primitive).map_err(errors::to_py),
             Mem::Local(bytes) => {
                 let bytes = bytes.lock();
-                Ok(Value::from_bits(
-                    convert::read_bits(&bytes[offset..], primitive),
-                    primitive,
-                ))
+                Ok(convert::read_scalar(&bytes[offset..], primitive))
             }
         }
     }

@@ -319,7 +319,7 @@ fn struct_info(cls: &Bound<'_, PyType>) -> PyResult<Arc<StructInfo>> {
 pub(crate) fn equal_bytes(a: &[u8], b: &[u8], ty: &Ty) -> bool {
     match ty {
         Ty::Scalar(p) => {
-            let value = |bytes: &[u8]| Value::from_bits(convert::read_bits(bytes, *p), *p);
+            let value = |bytes: &[u8]| convert::read_scalar(bytes, *p);
             match (value(a), value(b)) {
                 (Value::F32(x), Value::F32(y)) => x == y,
                 (Value::F64(x), Value::F64(y)) => x == y,
@@ -362,7 +362,7 @@ pub(crate) fn repr_struct(
 pub(crate) fn repr_field(py: Python<'_>, bytes: &[u8], ty: &Ty, out: &mut String) -> PyResult<()> {
     match ty {
         Ty::Scalar(p) => {
-            let value = Value::from_bits(convert::read_bits(bytes, *p), *p);
+            let value = convert::read_scalar(bytes, *p);
             match value {
                 Value::F32(_) | Value::F64(_) => {
                     // Python's own float repr (`1e+16`, `nan`), not Rust's.

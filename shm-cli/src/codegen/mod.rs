@@ -1,12 +1,13 @@
 //! Declarations of a region's struct in source code, from its schema: the
 //! structs to declare, nested ones first, each under a name the language
-//! accepts; `rust.rs` and `python.rs` write the syntax.
+//! accepts; `c.rs`, `rust.rs` and `python.rs` write the syntax.
 //!
 //! The layout fingerprint covers field names, types, offsets, sizes and
 //! alignments, not struct names; so a struct whose name the language
 //! reserves, or that two different nested structs share, can be declared
 //! under another name and still open the region.
 
+pub mod c;
 pub mod python;
 pub mod rust;
 
@@ -29,10 +30,18 @@ impl Declared<'_> {
     }
 }
 
-/// What a language reserves.
+/// How a language spells names, and what it reserves.
 pub trait Naming {
+    /// The language's spelling of a schema name, before clashes are
+    /// resolved (as it is, unless the language cannot take some of its
+    /// characters).
+    fn spell(&self, name: &str) -> String {
+        name.to_owned()
+    }
+
     /// Whether `name` cannot be a struct's name (a keyword, a built-in type
-    /// that the declarations use).
+    /// that the declarations use). Numbering must lead out of it: only
+    /// finitely many of `name2`, `name3`... may be reserved.
     fn reserved(&self, name: &str) -> bool;
 
     /// Other names that declaring a struct `name` takes (a derive's
@@ -49,11 +58,11 @@ pub fn structs<'s>(root: &'s StructDesc, naming: &dyn Naming) -> Vec<Declared<'s
     collect(root, &mut order);
     // The root keeps its own name if it can: it is the one users know.
     let mut names: Vec<Option<String>> = vec![None; order.len()];
-    let mut taken = HashSet::new();
+    let mut taken = Taken::default();
     let root_at = order.len() - 1;
-    names[root_at] = Some(claim(order[root_at].name(), naming, &mut taken));
+    names[root_at] = Some(taken.claim(order[root_at].name(), naming));
     for (i, desc) in order.iter().enumerate().take(root_at) {
-        names[i] = Some(claim(desc.name(), naming, &mut taken));
+        names[i] = Some(taken.claim(desc.name(), naming));
     }
     order
         .into_iter()
@@ -83,27 +92,37 @@ fn collect_type<'s>(ty: &'s TypeDesc, order: &mut Vec<&'s StructDesc>) {
     }
 }
 
-/// `name`, or `name2`, `name3`... (`name_2` after a digit) the first that is
-/// free, with the names it implies; marks them taken.
-fn claim(name: &str, naming: &dyn Naming, taken: &mut HashSet<String>) -> String {
-    let free = |candidate: &str, taken: &HashSet<String>| {
-        !naming.reserved(candidate)
-            && !taken.contains(candidate)
-            && naming.implied(candidate).iter().all(|n| !taken.contains(n))
-    };
-    let mut candidate = name.to_owned();
-    let mut n = 2u64;
-    while !free(&candidate, taken) {
-        candidate = if name.ends_with(|c: char| c.is_ascii_digit()) {
-            format!("{name}_{n}")
-        } else {
-            format!("{name}{n}")
+/// The names a scope has given out: the structs of a declaration, or the
+/// members of one struct.
+#[derive(Debug, Default)]
+pub struct Taken(HashSet<String>);
+
+impl Taken {
+    /// `name` as the language spells it, or that with `2`, `3`... (`_2`
+    /// after a digit) appended, the first that is free, with the names it
+    /// implies; marks them taken.
+    pub fn claim(&mut self, name: &str, naming: &dyn Naming) -> String {
+        let taken = &self.0;
+        let free = |candidate: &str| {
+            !naming.reserved(candidate)
+                && !taken.contains(candidate)
+                && naming.implied(candidate).iter().all(|n| !taken.contains(n))
         };
-        n += 1;
+        let spelled = naming.spell(name);
+        let mut candidate = spelled.clone();
+        let mut n = 2u64;
+        while !free(&candidate) {
+            candidate = if spelled.ends_with(|c: char| c.is_ascii_digit()) {
+                format!("{spelled}_{n}")
+            } else {
+                format!("{spelled}{n}")
+            };
+            n += 1;
+        }
+        self.0.extend(naming.implied(&candidate));
+        self.0.insert(candidate.clone());
+        candidate
     }
-    taken.extend(naming.implied(&candidate));
-    taken.insert(candidate.clone());
-    candidate
 }
 
 /// The name a struct is declared under.

@@ -47,7 +47,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<()> {
     let region = args.region.open_read_only()?;
     let root = region.schema().root();
     let declaration = match args.lang {
-        Lang::C => Ok(shm_ffi::c_declaration(region.schema())),
+        Lang::C => Ok(codegen::c::declare(root)),
         Lang::Rust => codegen::rust::declare(root),
         Lang::Python => codegen::python::declare(root),
     }

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod bridge;
+pub mod c;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

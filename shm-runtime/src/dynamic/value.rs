@@ -130,6 +130,27 @@ impl Value {
         }
     }
 
+    /// The value of a field of type `primitive` whose bytes start `bytes`,
+    /// or `None` when `bytes` is shorter than the field.
+    ///
+    /// A region holds its fields in the machine's own byte order: each is
+    /// an atomic in memory, which [`Region::get_at`](crate::Region::get_at)
+    /// loads. This reads a copy of those bytes (a snapshot, a private
+    /// buffer) the same way, so every language's reading of a byte copy
+    /// agrees with the atomic loads.
+    pub fn from_ne_bytes(bytes: &[u8], primitive: Primitive) -> Option<Value> {
+        fn take<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
+            bytes.get(..N)?.try_into().ok()
+        }
+        let bits = match primitive.size() {
+            1 => u64::from(*bytes.first()?),
+            2 => u64::from(u16::from_ne_bytes(take(bytes)?)),
+            4 => u64::from(u32::from_ne_bytes(take(bytes)?)),
+            _ => u64::from_ne_bytes(take(bytes)?),
+        };
+        Some(Value::from_bits(bits, primitive))
+    }
+
     /// Parses text as a value for a field of type `primitive`: decimal
     /// integers (`-5`, `300`; also `0x1f`), floats (`1.5`, `1e-3`, `inf`,
     /// `-inf`, `NaN`), checked against the type's range.
@@ -389,6 +410,26 @@ mod tests {
         );
         let err = Value::parse("300", Primitive::U8).unwrap_err();
         assert_eq!(err.expected, "u8 (0 to 255)");
+    }
+
+    #[test]
+    fn byte_copies_read_in_the_machine_order_never_past_their_end() {
+        let bytes = [0x0201u16.to_ne_bytes(), (-1i16).to_ne_bytes()].concat();
+        assert_eq!(
+            Value::from_ne_bytes(&bytes, Primitive::U16),
+            Some(Value::Unsigned(0x0201))
+        );
+        assert_eq!(
+            Value::from_ne_bytes(&bytes[2..], Primitive::I16),
+            Some(Value::Signed(-1))
+        );
+        let f = 0.1f64.to_ne_bytes();
+        assert_eq!(
+            Value::from_ne_bytes(&f, Primitive::F64),
+            Some(Value::F64(0.1))
+        );
+        assert_eq!(Value::from_ne_bytes(&bytes[2..], Primitive::U32), None);
+        assert_eq!(Value::from_ne_bytes(&[], Primitive::U8), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 /*
- * The C side of tests/end_to_end.rs: a C program that uses a region made by
- * Rust through the declaration shm-ffi generated for it (station.h, written
- * by the test) and the library cargo built.
+ * The C side of tests/codegen_c.rs: a C program that uses a region made by
+ * Rust through the declaration `shm codegen --lang c` wrote for it
+ * (station.h, written by the test) and the shm-ffi library cargo built.
  *
  * Usage: end_to_end LOCATION NOT_A_REGION
  *

@@ -26,7 +26,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use shm_runtime::{Primitive, Region, Schema, Shared, SharedState, StructDesc, TypeDesc, Value};
-use support::c::{c_compiler, cc, library_dir, CProgram, NATIVE_LIBS, STRICT};
+use support::c::{c_compiler, cc, compile_alone, library_dir, CProgram, NATIVE_LIBS, STRICT};
 use support::{shm, Scratch, PATIENCE};
 
 /// What `shm codegen REGION --lang c` prints.
@@ -36,25 +36,6 @@ fn c_declaration(region: &str) -> String {
         .assert()
         .success();
     String::from_utf8(out.get_output().stdout.clone()).unwrap()
-}
-
-/// Compiles C `source`, written to `dir/name`, with the strict flags and
-/// `extra`; `-c`, so nothing is linked.
-fn compile_alone(compiler: &str, dir: &Path, name: &str, source: &str, extra: &[&str]) {
-    let file = dir.join(name);
-    std::fs::write(&file, source).unwrap();
-    let object = dir.join(format!("{name}.o"));
-    let mut args: Vec<&OsStr> = STRICT.iter().map(OsStr::new).collect();
-    args.extend(extra.iter().map(OsStr::new));
-    args.extend([
-        OsStr::new("-x"),
-        OsStr::new("c"),
-        OsStr::new("-c"),
-        file.as_os_str(),
-        OsStr::new("-o"),
-        object.as_os_str(),
-    ]);
-    cc(compiler, &args);
 }
 
 #[derive(SharedState, Clone, Copy, Debug, Default)]

@@ -9,30 +9,10 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::path::Path;
 use std::process::Command;
 
 use shm_ffi::HEADER;
-use support::{c_compiler, cc, include_dir, library_dir, NATIVE_LIBS, STRICT};
-
-/// Compiles C `source`, written to `dir/name`, with the strict flags and
-/// `extra`; `-c`, so nothing is linked.
-fn compile_alone(compiler: &str, dir: &Path, name: &str, source: &str, extra: &[&str]) {
-    let file = dir.join(name);
-    std::fs::write(&file, source).unwrap();
-    let object = dir.join(format!("{name}.o"));
-    let mut args: Vec<&OsStr> = STRICT.iter().map(OsStr::new).collect();
-    args.extend(extra.iter().map(OsStr::new));
-    args.extend([
-        OsStr::new("-x"),
-        OsStr::new("c"),
-        OsStr::new("-c"),
-        file.as_os_str(),
-        OsStr::new("-o"),
-        object.as_os_str(),
-    ]);
-    cc(compiler, &args);
-}
+use support::{c_compiler, cc, compile_alone, include_dir, library_dir, NATIVE_LIBS, STRICT};
 
 #[test]
 fn the_interface_header_compiles_alone() {

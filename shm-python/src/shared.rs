@@ -21,7 +21,7 @@ use crate::value::{generic_getattr, new_value, repr_struct};
 
 /// How long one wait lasts with the interpreter released before it looks
 /// for signals (Ctrl-C) and waits again.
-pub(crate) const WAIT_SLICE: Duration = Duration::from_millis(100);
+const WAIT_SLICE: Duration = Duration::from_millis(100);
 
 /// A shared struct: the region's top struct, or one nested in it
 /// (`foo.inner`).
@@ -46,6 +46,46 @@ pub(crate) fn timeout(seconds: Option<f64>) -> PyResult<Duration> {
             "timeout must be a number of seconds >= 0, or None to wait without a deadline; got {s}"
         ))),
         Some(s) => Ok(Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX)),
+    }
+}
+
+/// Runs `attempt` with the interpreter released, in slices of at most
+/// [`WAIT_SLICE`] (the argument) until it succeeds, checking for signals
+/// (Ctrl-C) between slices; `shm.Timeout` once `timeout` has passed
+/// (`Duration::MAX`: no deadline). `attempt` reports a slice that ran out
+/// with `Error::Timeout`. Every wait of the package goes through here: for
+/// a change, for the writer lock.
+pub(crate) fn in_slices<T: Send>(
+    py: Python<'_>,
+    timeout: Duration,
+    mut attempt: impl FnMut(Duration) -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    let deadline = Instant::now().checked_add(timeout);
+    loop {
+        let slice = match deadline {
+            Some(deadline) => deadline
+                .saturating_duration_since(Instant::now())
+                .min(WAIT_SLICE),
+            None => WAIT_SLICE,
+        };
+        match py.detach(|| attempt(slice)) {
+            Ok(done) => return Ok(done),
+            Err(Error::Timeout {
+                location,
+                waiting_for,
+                ..
+            }) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(errors::to_py(Error::Timeout {
+                        location,
+                        waited: timeout,
+                        waiting_for,
+                    }));
+                }
+                py.check_signals()?;
+            }
+            Err(e) => return Err(errors::to_py(e)),
+        }
     }
 }
 
@@ -364,35 +404,10 @@ impl Shared {
     /// interpreter is released while waiting.
     #[pyo3(signature = (seen, timeout = None))]
     fn wait_for_change(&self, py: Python<'_>, seen: u64, timeout: Option<f64>) -> PyResult<u64> {
-        let total = self::timeout(timeout)?;
-        let deadline = Instant::now().checked_add(total);
-        loop {
-            let slice = match deadline {
-                Some(deadline) => deadline
-                    .saturating_duration_since(Instant::now())
-                    .min(WAIT_SLICE),
-                None => WAIT_SLICE,
-            };
-            let region = &self.region;
-            match py.detach(|| region.wait_for_change(seen, slice)) {
-                Ok(version) => return Ok(version),
-                Err(Error::Timeout {
-                    location,
-                    waiting_for,
-                    ..
-                }) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(errors::to_py(Error::Timeout {
-                            location,
-                            waited: total,
-                            waiting_for,
-                        }));
-                    }
-                    py.check_signals()?;
-                }
-                Err(e) => return Err(errors::to_py(e)),
-            }
-        }
+        let region = &self.region;
+        in_slices(py, self::timeout(timeout)?, |slice| {
+            region.wait_for_change(seen, slice)
+        })
     }
 
     /// `msync`: writes a file-backed region to its file now.

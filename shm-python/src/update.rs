@@ -8,16 +8,16 @@
 
 use std::sync::{Arc, Mutex};
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use shm_runtime::{Error, Region, Transaction};
+use shm_runtime::{Region, Transaction};
 
 use crate::errors;
 use crate::layout::StructInfo;
 use crate::memory::LocalBytes;
-use crate::shared::{Shared, WAIT_SLICE};
+use crate::shared::{in_slices, Shared};
 use crate::value::new_value;
 
 /// Takes `region`'s writer lock, with the interpreter released while
@@ -35,33 +35,7 @@ pub(crate) fn begin<'r>(
     if region.locked_by_current_thread() {
         return Err(errors::reentered(region.location()));
     }
-    let deadline = Instant::now().checked_add(timeout);
-    loop {
-        let slice = match deadline {
-            Some(deadline) => deadline
-                .saturating_duration_since(Instant::now())
-                .min(WAIT_SLICE),
-            None => WAIT_SLICE,
-        };
-        match py.detach(|| region.begin_within(slice)) {
-            Ok(transaction) => return Ok(transaction),
-            Err(Error::Timeout {
-                location,
-                waiting_for,
-                ..
-            }) => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return Err(errors::to_py(Error::Timeout {
-                        location,
-                        waited: timeout,
-                        waiting_for,
-                    }));
-                }
-                py.check_signals()?;
-            }
-            Err(e) => return Err(errors::to_py(e)),
-        }
-    }
+    in_slices(py, timeout, |slice| region.begin_within(slice))
 }
 
 /// `foo.update(fn)`.

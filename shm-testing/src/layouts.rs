@@ -8,21 +8,6 @@ use shm_runtime::{FieldDesc, Primitive, Schema, StructDesc, TypeDesc};
 
 use crate::Rng;
 
-const PRIMITIVES: [Primitive; 12] = [
-    Primitive::U8,
-    Primitive::U16,
-    Primitive::U32,
-    Primitive::U64,
-    Primitive::Usize,
-    Primitive::I8,
-    Primitive::I16,
-    Primitive::I32,
-    Primitive::I64,
-    Primitive::Isize,
-    Primitive::F32,
-    Primitive::F64,
-];
-
 /// `count` scalars of `width` bytes each, back to back from `offset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Scalars {
@@ -180,7 +165,7 @@ fn random_struct(
         let room = target.saturating_sub(end).max(1);
         let ty = if fields.len() + 1 >= max_fields {
             // The last field takes the rest of the room.
-            let p = *rng.pick(&PRIMITIVES);
+            let p = *rng.pick(&Primitive::ALL);
             TypeDesc::array(p.into(), (room / p.size()).max(1))
         } else {
             random_type(rng, names, depth, room)
@@ -202,7 +187,7 @@ fn random_struct(
 /// A field's type of about `room` bytes at most (a scalar may exceed it).
 fn random_type(rng: &mut Rng, names: &mut usize, depth: usize, room: usize) -> TypeDesc {
     let nested = depth < 3;
-    let primitive = |rng: &mut Rng| *rng.pick(&PRIMITIVES);
+    let primitive = |rng: &mut Rng| *rng.pick(&Primitive::ALL);
     match rng.range(0..=9) {
         0..=4 => primitive(rng).into(),
         5..=7 => {
@@ -247,7 +232,7 @@ fn fill(rng: &mut Rng, fields: &mut Vec<FieldDesc>, end: &mut usize, to: usize) 
         return;
     }
     while *end < to {
-        let fits: Vec<Primitive> = PRIMITIVES
+        let fits: Vec<Primitive> = Primitive::ALL
             .iter()
             .copied()
             .filter(|p| *end % p.size() == 0 && *end + p.size() <= to)

@@ -9,6 +9,7 @@
 //!
 //! Not published: tests of the workspace's crates depend on it.
 
+pub mod c;
 pub mod crash;
 pub mod fixtures;
 pub mod layouts;

@@ -69,17 +69,9 @@ pub(crate) enum LockHolder {
 #[inline]
 #[track_caller]
 pub(crate) fn lock<'a>(area: &'a SyncArea, object: &Object) -> LockGuard<'a> {
-    let me = owner::current();
-    // Before the lock is ours, this process is in the record of who holds
-    // the object open (a forked child registers now), so no judge finds it
-    // missing there while it holds the lock.
-    let generation = object.register_this_process();
-    match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
-        Ok(_) => LockGuard::new(area, me, generation, object.id(), false),
-        Err(_) => match lock_contended(area, object, me, generation, None) {
-            Some(guard) => guard,
-            None => unreachable!("a wait without a deadline ends with the lock"),
-        },
+    match acquire(area, object, None) {
+        Some(guard) => guard,
+        None => unreachable!("a wait without a deadline ends with the lock"),
     }
 }
 
@@ -96,15 +88,30 @@ pub(crate) fn lock_until<'a>(
     object: &Object,
     deadline: Instant,
 ) -> Option<LockGuard<'a>> {
+    acquire(area, object, Some(deadline))
+}
+
+/// [`lock`] and [`lock_until`]: one compare-exchange when the lock is
+/// free, the contended path otherwise. `None` only once `deadline` passed.
+#[inline(always)]
+#[track_caller]
+fn acquire<'a>(
+    area: &'a SyncArea,
+    object: &Object,
+    deadline: Option<Instant>,
+) -> Option<LockGuard<'a>> {
     let me = owner::current();
+    // Before the lock is ours, this process is in the record of who holds
+    // the object open (a forked child registers now), so no judge finds it
+    // missing there while it holds the lock.
     let generation = object.register_this_process();
     match area.lock.compare_exchange(0, me, Acquire, Relaxed) {
         Ok(_) => Some(LockGuard::new(area, me, generation, object.id(), false)),
-        Err(_) => lock_contended(area, object, me, generation, Some(deadline)),
+        Err(_) => lock_contended(area, object, me, generation, deadline),
     }
 }
 
-/// The contended path of [`lock`] and [`lock_until`]: `None` only once
+/// The contended path of [`acquire`]: `None` only once
 /// `deadline` has passed.
 #[cold]
 #[track_caller]
